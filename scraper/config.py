@@ -1,0 +1,269 @@
+"""config.yaml → validated, frozen settings.
+
+Paths in the file are relative to the file's folder, so cron jobs and
+containers can run from anywhere. Every problem is reported at once, by key
+path (``sources[2].interval: …``), before any network work.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from scraper.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
+_SIZE_UNITS = {
+    None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
+    "gb": 1000**3, "gib": 1024**3,
+}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def parse_duration(value: object) -> float:
+    """``30s``, ``10m``, ``1h``, ``1d``, ``250ms`` or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 10m, 1h or 1d")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise ValueError(f"{value!r} is not a duration such as 30s, 10m, 1h or 1d")
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    return seconds
+
+
+def parse_size(value: object) -> int:
+    """``10MiB``, ``500kB`` or a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and (m := _SIZE.match(value)):
+        unit = m.group(2).lower() if m.group(2) else None
+        return int(float(m.group(1)) * _SIZE_UNITS[unit])
+    raise ValueError(f"{value!r} is not a size such as 10MiB or 500kB")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.strip()
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+_Strict = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(BaseModel):
+    """How the scraper talks to servers."""
+
+    model_config = _Strict
+
+    user_agent: str = "scraper/0.1 (+https://github.com/scraper-archive/scraper)"
+    timeout: Duration = 30.0  # connect / read / write, each
+    max_connections: int = Field(16, ge=1, le=1000)  # requests in flight overall
+    max_per_host: int = Field(2, ge=1, le=100)  # requests in flight per host
+    host_delay: Duration = 0.0  # pause between two requests to the same host
+    retries: int = Field(3, ge=0, le=10)
+    retry_after_cap: Duration = 300.0  # longest Retry-After we wait in a run
+    max_body: Size = 10 * 1024 * 1024
+    max_redirects: int = Field(10, ge=0, le=30)
+
+
+class SourceConfig(BaseModel):
+    """One source. ``name`` is unique and names the source in logs, state and paths."""
+
+    model_config = _Strict
+
+    name: str
+    url: str
+    kind: Literal["feed", "listing"] = "feed"
+    author: str | None = None
+    tags: Annotated[tuple[str, ...], BeforeValidator(_as_list)] = ()
+    categories: Annotated[tuple[str, ...], BeforeValidator(_as_list)] = ()
+    interval: Duration = 600.0
+    timezone: str = "UTC"  # for times the source gives without a zone
+    rule: str | None = None  # a site rule by name, instead of by host
+    links: str | None = None  # CSS selector for article links (listing)
+    layout: str = "post"
+    path: str | None = None  # file path template, see render.py
+    enabled: bool = True
+    max_new: int = Field(100, ge=1)  # articles fetched per poll at most
+    fetch_article: bool = True  # False: archive the feed's own content only
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(
+                "use letters, digits, '.', '_' and '-' (up to 100, starting with a letter or digit)"
+            )
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return _check_http_url(v)
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: float) -> float:
+        if v < 1:
+            raise ValueError("the interval must be at least 1s")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use e.g. UTC or Asia/Singapore)") from None
+        return v
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Settings(BaseModel):
+    """The whole config file. Paths are absolute once loaded."""
+
+    model_config = _Strict
+
+    archive_dir: Path = Path("archive")
+    state_path: Path = Path("state/scraper.sqlite3")
+    allow_private_networks: bool = False
+    proxy: str | None = None
+    http: HttpSettings = HttpSettings()
+    rules_dir: Path | None = None  # extra site rules (*.yaml), beside the shipped ones
+    max_attempts: int = Field(5, ge=1)  # tries per article before giving up
+    sources: tuple[SourceConfig, ...] = ()
+    config_path: Path | None = Field(None, exclude=True)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
+            raise ValueError(f"{v!r} is not a proxy URL such as http://proxy:3128")
+        return v
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"duplicate source name {source.name!r}")
+            seen.add(source.name)
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _duplicate_name_problems(raw: dict[str, Any]) -> list[str]:
+    sources = raw.get("sources")
+    if not isinstance(sources, list):
+        return []
+    problems, first = [], {}
+    for i, s in enumerate(sources):
+        name = s.get("name") if isinstance(s, dict) else None
+        if isinstance(name, str):
+            if name in first:
+                problems.append(
+                    f"sources[{i}].name: duplicate source name {name!r} "
+                    f"(also sources[{first[name]}])"
+                )
+            else:
+                first[name] = i
+    return problems
+
+
+def settings_from_dict(raw: object, base_dir: Path, config_path: Path | None = None) -> Settings:
+    """Validate a parsed config; relative paths are taken from ``base_dir``."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a mapping of keys to values")
+    problems = _duplicate_name_problems(raw)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = _loc(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if "duplicate source name" in msg and problems:
+                continue
+            problems.append(f"{where}: {msg}" if where else msg)
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+
+    def resolve(p: Path) -> Path:
+        p = p.expanduser()
+        return p if p.is_absolute() else (base_dir / p).resolve()
+
+    return settings.model_copy(
+        update={
+            "archive_dir": resolve(settings.archive_dir),
+            "state_path": resolve(settings.state_path),
+            "rules_dir": resolve(settings.rules_dir) if settings.rules_dir else None,
+            "config_path": config_path,
+        }
+    )
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate ``path``; raises ConfigError listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return settings_from_dict(raw, path.resolve().parent, path.resolve())
