@@ -93,6 +93,7 @@ class HttpSettings(BaseModel):
     retry_after_cap: Duration = 300.0  # longest Retry-After we wait in a run
     max_body: Size = 10 * 1024 * 1024
     max_redirects: int = Field(10, ge=0, le=30)
+    ca_bundle: Path | None = None  # extra CA certificates (PEM), e.g. a company proxy's
 
 
 class SourceConfig(BaseModel):
@@ -107,7 +108,7 @@ class SourceConfig(BaseModel):
     tags: Annotated[tuple[str, ...], BeforeValidator(_as_list)] = ()
     categories: Annotated[tuple[str, ...], BeforeValidator(_as_list)] = ()
     interval: Duration = 600.0
-    timezone: str = "UTC"  # for times the source gives without a zone
+    timezone: str | None = None  # for zoneless times; default: the site rule's, else UTC
     rule: str | None = None  # a site rule by name, instead of by host
     links: str | None = None  # CSS selector for article links (listing)
     layout: str = "post"
@@ -139,7 +140,9 @@ class SourceConfig(BaseModel):
 
     @field_validator("timezone")
     @classmethod
-    def _timezone(cls, v: str) -> str:
+    def _timezone(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
@@ -148,7 +151,7 @@ class SourceConfig(BaseModel):
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return ZoneInfo(self.timezone or "UTC")
 
 
 class Settings(BaseModel):
@@ -249,6 +252,9 @@ def settings_from_dict(raw: object, base_dir: Path, config_path: Path | None = N
             "archive_dir": resolve(settings.archive_dir),
             "state_path": resolve(settings.state_path),
             "rules_dir": resolve(settings.rules_dir) if settings.rules_dir else None,
+            "http": settings.http.model_copy(
+                update={"ca_bundle": resolve(settings.http.ca_bundle)}
+            ) if settings.http.ca_bundle else settings.http,
             "config_path": config_path,
         }
     )

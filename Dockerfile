@@ -1,0 +1,32 @@
+# scraper: the archive daemon. Config, archive and state live under /data:
+#   docker run -v $PWD/config.yaml:/data/config.yaml:ro \
+#              -v $PWD/archive:/data/archive -v scraper-state:/data/state scraper
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY scraper ./scraper
+RUN pip install . \
+ && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin scraper \
+ && mkdir -p /data/archive /data/state \
+ && chown -R scraper:scraper /data
+
+COPY --chown=scraper:scraper config.yaml /data/config.yaml
+WORKDIR /data
+USER scraper
+ENV SCRAPER_CONFIG=/data/config.yaml \
+    SCRAPER_LOG_FORMAT=json
+VOLUME ["/data/archive", "/data/state"]
+
+# The daemon touches <state_path>.heartbeat every 30 s while its scheduler runs.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["scrape", "healthcheck"]
+
+# Exec form: scrape is PID 1's child-free self and receives SIGTERM directly.
+ENTRYPOINT ["scrape"]
+CMD ["run"]

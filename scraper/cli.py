@@ -1,0 +1,215 @@
+"""The ``scrape`` command: parses arguments, builds the dependencies, reports.
+
+Exit status: 0 all sources (and their articles) succeeded, 1 something failed,
+2 the config (or a command-line argument) is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scraper.config import HttpSettings, Settings, load_settings
+from scraper.errors import ConfigError, FetchError, ScraperError
+from scraper.logs import setup_logging
+from scraper.types import SourceResult
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-c", "--config", type=Path, default=argparse.SUPPRESS,
+        help="config file (default: $SCRAPER_CONFIG, else ./config.yaml)",
+    )
+    common.add_argument("--log-format", choices=["text", "json"],
+                        default=argparse.SUPPRESS,
+                        help="log lines as text (default) or JSON ($SCRAPER_LOG_FORMAT)")
+    common.add_argument("--log-level", default=argparse.SUPPRESS,
+                        help="debug, info (default), warning, error ($SCRAPER_LOG_LEVEL)")
+    parser = argparse.ArgumentParser(
+        prog="scrape", parents=[common],
+        description="Archive news articles from feeds and listing pages as Jekyll posts.",
+    )
+    parser.add_argument("--once", action="store_true", help="poll each source once and exit")
+    parser.add_argument("--source", action="append", default=[], metavar="NAME",
+                        help="only this source (repeatable)")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", parents=[common], help="the daemon (default)")
+    run.add_argument("--once", action="store_true", default=argparse.SUPPRESS,
+                     help="poll each source once and exit")
+    run.add_argument("--source", action="append", default=argparse.SUPPRESS, metavar="NAME")
+    sub.add_parser("check", parents=[common], help="validate the config and list the sources")
+    sub.add_parser("healthcheck", parents=[common],
+                   help="exit 0 if the daemon's scheduler beat in the last 2 minutes")
+    ext = sub.add_parser("extract", parents=[common],
+                         help="print what the extractor makes of one page")
+    ext.add_argument("target", help="a URL, or a saved HTML file (then give --url)")
+    ext.add_argument("--url", help="the page's address, for a saved file")
+    ext.add_argument("--rule", help="use this site rule instead of the one for the host")
+    return parser
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    if getattr(args, "config", None) is not None:
+        return Path(args.config)
+    return Path(os.environ.get("SCRAPER_CONFIG", "config.yaml"))
+
+
+def _print_config_error(path: Path, exc: ConfigError) -> None:
+    print(f"scrape: invalid config {path}:", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def _summary(results: Sequence[SourceResult]) -> str:
+    lines = []
+    width = max((len(r.source) for r in results), default=0)
+    for r in results:
+        if r.error:
+            status = f"FAILED: {r.error}"
+        else:
+            status = f"new {r.new}, unchanged {r.unchanged}, failed {len(r.failed)}"
+            if r.degraded:
+                status += f" (degraded: {r.degraded})"
+        lines.append(f"{r.source:<{width}}  {status}")
+        lines += [f"{'':<{width}}    {f.url}: {f.reason}" for f in r.failed]
+    total = sum(r.new for r in results)
+    failed = sum(1 for r in results if not r.ok)
+    lines.append(f"{len(results)} sources, {total} new articles, {failed} with failures")
+    return "\n".join(lines)
+
+
+def _check(settings: Settings, path: Path) -> int:
+    print(f"config {path}: ok")
+    print(f"archive_dir: {settings.archive_dir}")
+    print(f"state_path:  {settings.state_path}")
+    for s in settings.sources:
+        flag = "" if s.enabled else "  (disabled)"
+        print(f"  {s.name}  {s.kind}  every {s.interval:g}s  {s.url}{flag}")
+    return EXIT_OK
+
+
+def _healthcheck(settings: Settings) -> int:
+    import time
+
+    from scraper.daemon import HEARTBEAT_SECONDS, heartbeat_age
+
+    age = heartbeat_age(settings, time.time())
+    if age is None or age > 4 * HEARTBEAT_SECONDS:
+        print(f"unhealthy: no scheduler heartbeat for {'ever' if age is None else f'{age:.0f}s'}")
+        return EXIT_FAILED
+    print(f"healthy: last heartbeat {age:.0f}s ago")
+    return EXIT_OK
+
+
+def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
+    from scraper.extract import extract_article
+    from scraper.extract.rules import load_rules
+    from scraper.http import Fetcher
+    from scraper.render import render
+    from scraper.types import Article, NotModified
+
+    rules = load_rules(settings.rules_dir if settings else None)
+    target: str = args.target
+    if target.startswith(("http://", "https://")):
+        url = args.url or target
+
+        async def fetch() -> tuple[str, str]:
+            async with Fetcher(
+                settings.http if settings else HttpSettings(),
+                allow_private_networks=bool(settings and settings.allow_private_networks),
+                proxy=settings.proxy if settings else None,
+            ) as fetcher:
+                page = await fetcher.get(target)
+            if isinstance(page, NotModified):
+                raise FetchError(target, "server answered 304 to an unconditional request")
+            return page.text, page.url
+
+        html, url = asyncio.run(fetch())
+    else:
+        if not args.url:
+            print("scrape extract: a saved file needs --url (the page's address)", file=sys.stderr)
+            return EXIT_CONFIG
+        from scraper.http import decode_body
+
+        html, _ = decode_body(Path(target).read_bytes(), None)
+        url = args.url
+    rule = rules.by_name(args.rule) if args.rule else rules.for_url(url)
+    if args.rule and rule is None:
+        print(f"scrape extract: no site rule named {args.rule!r}", file=sys.stderr)
+        return EXIT_CONFIG
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(rule.timezone) if rule else UTC
+    got = extract_article(html, url, rule=rule, feed_content=None, feed_title=None,
+                          default_tz=tz)
+    now = datetime.now(UTC)
+    print(render(Article(id=url, url=url, title=got.title or url, body=got.body,
+                         published=got.published, fetched=now, tags=got.tags,
+                         extra=(("extractor", got.method),))), end="")
+    return EXIT_OK if got.body else EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    log_format = getattr(args, "log_format", None) or os.environ.get("SCRAPER_LOG_FORMAT", "text")
+    level_name = (getattr(args, "log_level", None) or os.environ.get("SCRAPER_LOG_LEVEL", "info")).upper()
+    level = logging.getLevelName(level_name)
+    if not isinstance(level, int):
+        print(f"scrape: unknown log level {level_name.lower()!r}", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(log_format, level)
+    path = _config_path(args)
+    command = args.command or "run"
+
+    if command == "extract":
+        settings = None
+        if path.exists():
+            try:
+                settings = load_settings(path)
+            except ConfigError as exc:
+                _print_config_error(path, exc)
+                return EXIT_CONFIG
+        try:
+            return _extract(args, settings)
+        except (ScraperError, OSError) as exc:
+            print(f"scrape extract: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+
+    try:
+        settings = load_settings(path)
+        if command == "check":
+            return _check(settings, path)
+        if command == "healthcheck":
+            return _healthcheck(settings)
+        from scraper.runner import run_once, select_sources
+
+        select_sources(settings, args.source)
+        if args.once:
+            results = asyncio.run(run_once(settings, args.source))
+            print(_summary(results))
+            return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+        from scraper.daemon import run_daemon
+
+        return asyncio.run(run_daemon(settings, args.source))
+    except ConfigError as exc:
+        _print_config_error(path, exc)
+        return EXIT_CONFIG
+    except FetchError as exc:
+        print(f"scrape: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except ScraperError as exc:
+        print(f"scrape: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,512 @@
+"""Body normalisation: an article's HTML fragment in, the archive's body lines out.
+
+The output follows ../shared/spec/output-format.md "The body": one top-level block
+per line, no empty lines, no line starting with whitespace, newlines inside ``<pre>``
+written as ``&#10;``. The fragment is parsed once, junk is skipped while walking the
+tree into a flat token stream, the stream is cut into blocks, and every line is
+sanitised by nh3 last. ``clean_body`` is deterministic and idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import nh3
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from scraper.extract.media import (
+    absolute_href,
+    image_html,
+    noscript_images_in_place,
+    picture_image,
+)
+
+__all__ = ["body_text_length", "clean_body"]
+
+# Token kinds of the flat stream the tree walk produces.
+TEXT, OPEN, CLOSE, BR, IMG, BLOCK, BOUNDARY = range(7)
+Token = tuple  # (kind, *payload)
+
+_JUNK_CHARS = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACE = re.compile(r"\s+")
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
+_LINE_HEIGHT_0 = re.compile(r"line-height\s*:\s*0(?![.\d])", re.I)
+_MAX_DEPTH = 200
+
+DROPPED = frozenset(
+    "script style noscript iframe frame frameset object embed form input button select "
+    "textarea option svg canvas template link meta nav aside footer header audio video "
+    "source track map area dialog head title base param applet math".split()
+)
+WRAPPERS = frozenset(
+    "div section article main center address details summary hgroup body html "
+    "fieldset legend caption li dt dd td th tr thead tbody tfoot figcaption".split()
+)
+KEPT_INLINE = frozenset(
+    "a em strong b i u s sub sup small mark q cite abbr time del ins code".split()
+)
+RENAMED_INLINE = {"strike": "s", "tt": "code", "kbd": "code", "samp": "code", "var": "i"}
+HEADINGS = {"h1": "h2", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h5", "h6": "h6"}
+
+_CLEANER = nh3.Cleaner(
+    tags=set(
+        "p br h2 h3 h4 h5 h6 ul ol li blockquote pre code figure figcaption img a em strong "
+        "b i u s sub sup table thead tbody tfoot tr th td caption hr small mark q cite abbr "
+        "time del ins dl dt dd".split()
+    ),
+    attributes={
+        "a": {"href", "title"},
+        "img": {"src", "alt", "title", "width", "height"},
+        "td": {"colspan", "rowspan"},
+        "th": {"colspan", "rowspan"},
+        "time": {"datetime"},
+        "abbr": {"title"},
+    },
+    url_schemes={"http", "https", "mailto"},
+    link_rel=None,
+    strip_comments=True,
+)
+
+
+def clean_body(fragment_html: str, base_url: str, *, strip: Sequence[str] = ()) -> str:
+    """Normalise an article's HTML fragment into the archive's body lines."""
+    if not fragment_html or not fragment_html.strip():
+        return ""
+    tree = LexborHTMLParser(fragment_html, is_fragment=True)
+    for selector in strip:
+        for node in reversed(tree.css(selector)):
+            node.decompose()
+    noscript_images_in_place(tree)
+    walker = _Walker(base_url)
+    tokens: list[Token] = []
+    node = tree.root
+    while node is not None:
+        walker.emit(node, tokens, 0)
+        node = node.next
+    lines = []
+    for block in _blocks(tokens, "p", figures=True):
+        line = _CLEANER.clean(block).replace("\n", "&#10;")
+        if line:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def body_text_length(body: str) -> int:
+    """Non-space characters of text in a normalised body (counts CJK characters)."""
+    if not body:
+        return 0
+    text = LexborHTMLParser(body, is_fragment=True).text()
+    return len(text) - sum(1 for ch in text if ch.isspace())
+
+
+def escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;")
+
+
+def _hidden(attrs: dict[str, str | None]) -> bool:
+    if "hidden" in attrs or (attrs.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    style = attrs.get("style")
+    return bool(style and _DISPLAY_NONE.search(style))
+
+
+class _Walker:
+    """Turns a (sub)tree into the flat token stream; knows what each tag becomes."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def children(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        for child in node.iter(include_text=True):
+            self.emit(child, out, depth + 1)
+
+    def emit(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        if node.is_text_node:
+            text = node.text_content
+            if text:
+                out.append((TEXT, _JUNK_CHARS.sub("", text)))
+            return
+        if not node.is_element_node:
+            return
+        tag = node.tag or ""
+        if tag in DROPPED:
+            return
+        attrs = node.attributes
+        if _hidden(attrs):
+            return
+        if depth > _MAX_DEPTH:  # pathological nesting: keep the words, drop the markup
+            out.extend(((BOUNDARY,), (TEXT, _JUNK_CHARS.sub("", node.text())), (BOUNDARY,)))
+            return
+        if tag in KEPT_INLINE or tag in RENAMED_INLINE:
+            self.inline(node, RENAMED_INLINE.get(tag, tag), attrs, out, depth)
+        elif tag == "br":
+            out.append((BR,))
+        elif tag == "img":
+            html = image_html(attrs, self.base_url)
+            if html:
+                out.append((IMG, html))
+        elif tag == "picture":
+            html = picture_image(node, self.base_url)
+            if html:
+                out.append((IMG, html))
+        elif tag == "p" or tag in HEADINGS:
+            sub: list[Token] = []
+            self.children(node, sub, depth)
+            leaf = HEADINGS.get(tag, "p")
+            out.extend((BLOCK, b) for b in _blocks(sub, leaf, figures=True))
+        elif tag in ("ul", "ol", "dl", "blockquote", "table", "figure", "pre", "hr"):
+            getattr(self, "block_" + tag)(node, out, depth)
+        elif tag in WRAPPERS:
+            out.append((BOUNDARY,))
+            self.children(node, out, depth)
+            out.append((BOUNDARY,))
+        elif tag == "span" and _LINE_HEIGHT_0.search(attrs.get("style") or ""):
+            if _JUNK_CHARS.sub("", node.text()).strip():
+                self.children(node, out, depth)
+        else:  # span, font and unknown tags are transparent
+            self.children(node, out, depth)
+
+    def inline(
+        self, node: LexborNode, tag: str, attrs: dict[str, str | None], out: list[Token], depth: int
+    ) -> None:
+        attr_html = ""
+        if tag == "a":
+            href = absolute_href(attrs.get("href"), self.base_url)
+            if href is None:  # no usable target: keep the text only
+                self.children(node, out, depth)
+                return
+            attr_html = f' href="{escape_attr(href)}"'
+        for name in _INLINE_ATTRS.get(tag, ()):
+            value = attrs.get(name)
+            if value and value.strip():
+                attr_html += f' {name}="{escape_attr(_SPACE.sub(" ", value).strip())}"'
+        out.append((OPEN, tag, attr_html))
+        self.children(node, out, depth)
+        out.append((CLOSE, tag))
+
+    def nested(self, node: LexborNode, depth: int) -> str:
+        """Flow content of a list item, cell, quote or caption, as one line."""
+        sub: list[Token] = []
+        self.children(node, sub, depth)
+        return _nested_html(sub)
+
+    def block_ul(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        items = []
+        for child in _element_children(node, out=None):
+            if child.is_text_node:
+                text = escape_text(_JUNK_CHARS.sub("", child.text_content or "")).strip()
+                inner = _SPACE.sub(" ", text)
+            elif child.tag in DROPPED or _hidden(child.attributes):
+                continue
+            elif child.tag == "li":
+                inner = self.nested(child, depth)
+            else:
+                sub: list[Token] = []
+                self.emit(child, sub, depth + 1)
+                inner = _nested_html(sub)
+            if inner:
+                items.append(f"<li>{inner}</li>")
+        if items:
+            tag = node.tag
+            out.append((BLOCK, f"<{tag}>{''.join(items)}</{tag}>"))
+
+    block_ol = block_ul
+
+    def block_dl(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        items: list[str] = []
+        self._dl_items(node, items, depth)
+        if items:
+            out.append((BLOCK, f"<dl>{''.join(items)}</dl>"))
+
+    def _dl_items(self, node: LexborNode, items: list[str], depth: int) -> None:
+        for child in _element_children(node, out=None):
+            if child.is_text_node:
+                text = _SPACE.sub(" ", escape_text(_JUNK_CHARS.sub("", child.text_content or "")))
+                if text.strip():
+                    items.append(f"<dd>{text.strip()}</dd>")
+            elif child.tag in DROPPED or _hidden(child.attributes):
+                continue
+            elif child.tag == "div":
+                self._dl_items(child, items, depth + 1)
+            else:
+                tag = child.tag if child.tag in ("dt", "dd") else "dd"
+                inner = self.nested(child, depth)
+                if inner:
+                    items.append(f"<{tag}>{inner}</{tag}>")
+
+    def block_blockquote(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        inner = self.nested(node, depth)
+        if inner:
+            out.append((BLOCK, f"<blockquote>{inner}</blockquote>"))
+
+    def block_hr(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        out.append((BLOCK, "<hr>"))
+
+    def block_pre(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        parts: list[str] = []
+        _pre_text(node, parts)
+        text = "".join(parts)
+        text = re.sub(r"^(?:[ \t]*\n)+", "", text).rstrip()
+        if not text:
+            return
+        kids = [c for c in node.iter(include_text=True) if not c.is_empty_text_node]
+        code = len(kids) == 1 and kids[0].tag == "code"
+        inner = f"<code>{escape_text(text)}</code>" if code else escape_text(text)
+        out.append((BLOCK, f"<pre>{inner}</pre>"))
+
+    def block_figure(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        captions: list[str] = []
+        body: list[Token] = []
+        for child in node.iter(include_text=True):
+            if child.tag == "figcaption":
+                caption = self.nested(child, depth)
+                if caption:
+                    captions.append(caption)
+            else:
+                self.emit(child, body, depth + 1)
+        images = [t[1] for t in body if t[0] == IMG]
+        if not images:  # not a picture: its content and caption are plain flow
+            out.append((BOUNDARY,))
+            out.extend(body)
+            out.extend(t for c in captions for t in ((BOUNDARY,), (BLOCK, f"<p>{c}</p>")))
+            out.append((BOUNDARY,))
+            return
+        caption = f"<figcaption>{' '.join(captions)}</figcaption>" if captions else ""
+        out.append((BLOCK, f"<figure>{''.join(images)}{caption}</figure>"))
+        rest = [t for t in body if t[0] != IMG]
+        if any(t[0] in (TEXT, BLOCK) for t in rest):  # stray text in a figure is kept
+            out.append((BOUNDARY,))
+            out.extend(rest)
+            out.append((BOUNDARY,))
+
+    def block_table(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        caption = ""
+        sections: list[tuple[str, list[LexborNode]]] = []
+        for child in node.iter():
+            if child.tag == "caption":
+                caption = self.nested(child, depth) or caption
+            elif child.tag in ("thead", "tbody", "tfoot"):
+                rows = [r for r in child.iter() if r.tag == "tr"]
+                sections.append((child.tag, rows))
+            elif child.tag == "tr":
+                sections.append(("tbody", [child]))
+        cells = [c for _, rows in sections for r in rows for c in r.iter() if c.tag in ("td", "th")]
+        if len(cells) <= 1 and not caption:  # a layout table: its content is plain flow
+            out.append((BOUNDARY,))
+            for cell in cells:
+                self.children(cell, out, depth + 2)
+            out.append((BOUNDARY,))
+            return
+        html = [f"<caption>{caption}</caption>"] if caption else []
+        has_content = bool(caption)
+        for section, rows in sections:
+            row_html = []
+            for row in rows:
+                row_cells = []
+                for cell in row.iter():
+                    if cell.tag not in ("td", "th"):
+                        continue
+                    inner = self.nested(cell, depth + 1)
+                    has_content = has_content or bool(inner)
+                    span = "".join(
+                        f' {name}="{v}"'
+                        for name in ("colspan", "rowspan")
+                        if (v := (cell.attributes.get(name) or "").strip()).isdigit()
+                    )
+                    row_cells.append(f"<{cell.tag}{span}>{inner}</{cell.tag}>")
+                if row_cells:
+                    row_html.append(f"<tr>{''.join(row_cells)}</tr>")
+            if row_html:
+                html.append(f"<{section}>{''.join(row_html)}</{section}>")
+        if has_content:
+            out.append((BLOCK, f"<table>{''.join(html)}</table>"))
+
+
+_INLINE_ATTRS: dict[str, tuple[str, ...]] = {
+    "a": ("title",),
+    "abbr": ("title",),
+    "time": ("datetime",),
+}
+
+
+def _element_children(node: LexborNode, out: None) -> list[LexborNode]:
+    return [c for c in node.iter(include_text=True) if c.is_element_node or c.is_text_node]
+
+
+def _pre_text(node: LexborNode, parts: list[str]) -> None:
+    for child in node.iter(include_text=True):
+        if child.is_text_node:
+            parts.append(_JUNK_CHARS.sub("", child.text_content or ""))
+        elif child.is_element_node and child.tag not in DROPPED:
+            if child.tag == "br":
+                parts.append("\n")
+            else:
+                _pre_text(child, parts)
+
+
+# ---- from tokens to blocks ------------------------------------------------------------
+
+
+def _segments(tokens: list[Token], split_br: bool) -> list[list[Token] | str]:
+    """Cut the stream at blocks, wrapper boundaries and (if asked) runs of <br>.
+    Inline elements open across a cut are closed before it and reopened after."""
+    result: list[list[Token] | str] = []
+    stack: list[Token] = []
+    current: list[Token] = []
+
+    def cut() -> None:
+        nonlocal current
+        current.extend((CLOSE, o[1]) for o in reversed(stack))
+        result.append(current)
+        current = list(stack)
+
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        kind = tok[0]
+        if kind == OPEN:
+            stack.append(tok)
+            current.append(tok)
+        elif kind == CLOSE:
+            if stack:
+                stack.pop()
+            current.append(tok)
+        elif kind == BLOCK:
+            cut()
+            result.append(tok[1])
+        elif kind == BOUNDARY:
+            cut()
+        elif kind == BR and split_br:
+            j, brs = i + 1, 1
+            while j < n and (
+                tokens[j][0] == BR or (tokens[j][0] == TEXT and not tokens[j][1].strip())
+            ):
+                brs += tokens[j][0] == BR
+                j += 1
+            if brs >= 2:
+                cut()
+                i = j
+                continue
+            current.append(tok)
+        else:
+            current.append(tok)
+        i += 1
+    cut()
+    return result
+
+
+def _inline_html(run: list[Token]) -> tuple[str, bool, list[str]]:
+    """Serialise one inline run: (html, has_text, images). Drops empty elements,
+    collapses whitespace, trims the ends and leading/trailing <br>."""
+    run = _drop_empty(run)
+    out: list[list] = [list(t) for t in run]
+    space_before = True
+    last_text: list | None = None
+    for tok in out:
+        kind = tok[0]
+        if kind == TEXT:
+            text = _SPACE.sub(" ", tok[1])
+            if space_before and text.startswith(" "):
+                text = text[1:]
+            tok[1] = text
+            if text:
+                space_before = text.endswith(" ")
+                last_text = tok
+        elif kind in (BR, IMG):
+            if kind == BR and last_text is not None and last_text[1].endswith(" "):
+                last_text[1] = last_text[1][:-1]
+            space_before = kind == BR
+            last_text = None
+    if last_text is not None and last_text[1].endswith(" "):
+        last_text[1] = last_text[1][:-1]
+    # leading and trailing <br> go (open/close tags around them do not matter)
+    for order in (range(len(out)), range(len(out) - 1, -1, -1)):
+        for k in order:
+            kind = out[k][0]
+            if kind == BR:
+                out[k] = [TEXT, ""]
+            elif kind in (IMG,) or (kind == TEXT and out[k][1]):
+                break
+    parts: list[str] = []
+    images: list[str] = []
+    has_text = False
+    for tok in out:
+        kind = tok[0]
+        if kind == TEXT:
+            if tok[1]:
+                has_text = True
+                parts.append(escape_text(tok[1]))
+        elif kind == OPEN:
+            parts.append(f"<{tok[1]}{tok[2]}>")
+        elif kind == CLOSE:
+            parts.append(f"</{tok[1]}>")
+        elif kind == BR:
+            parts.append("<br>")
+        elif kind == IMG:
+            parts.append(tok[1])
+            images.append(tok[1])
+    html = "".join(parts)
+    if not has_text and images:
+        html = re.sub(r"<(\w+)[^>]*></\1>", "", html)
+    return html, has_text, images
+
+
+def _drop_empty(run: list[Token]) -> list[Token]:
+    """Remove inline elements holding no text and no image; whitespace-only ones
+    become their whitespace."""
+    result: list[Token] = []
+    opens: list[int] = []
+    for tok in run:
+        if tok[0] == OPEN:
+            opens.append(len(result))
+            result.append(tok)
+        elif tok[0] == CLOSE and opens:
+            start = opens.pop()
+            inner = result[start + 1 :]
+            if all(t[0] == TEXT and not t[1].strip() for t in inner):
+                space = " " if any(t[1] for t in inner) else ""
+                del result[start:]
+                if space:
+                    result.append((TEXT, space))
+            else:
+                result.append(tok)
+        elif tok[0] != CLOSE:
+            result.append(tok)
+    return result
+
+
+def _blocks(tokens: list[Token], leaf: str, *, figures: bool) -> list[str]:
+    """Top-level (or paragraph/heading) content as block lines."""
+    blocks: list[str] = []
+    for seg in _segments(tokens, split_br=True):
+        if isinstance(seg, str):
+            blocks.append(seg)
+            continue
+        html, has_text, images = _inline_html(seg)
+        if has_text:
+            blocks.append(f"<{leaf}>{html}</{leaf}>")
+        elif images and figures:
+            blocks.extend(f"<figure>{img}</figure>" for img in images)
+    return blocks
+
+
+def _nested_html(tokens: list[Token]) -> str:
+    """Flow content inside li/td/blockquote/caption: inline if it is one run,
+    else its paragraphs and blocks side by side."""
+    segs = [s for s in _segments(tokens, split_br=False)]
+    rendered: list[tuple[bool, str]] = []
+    for seg in segs:
+        if isinstance(seg, str):
+            rendered.append((True, seg))
+        else:
+            html, has_text, images = _inline_html(seg)
+            if has_text or images:
+                rendered.append((False, html))
+    if len(rendered) == 1 and not rendered[0][0]:
+        return rendered[0][1]
+    return "".join(html if is_block else f"<p>{html}</p>" for is_block, html in rendered)

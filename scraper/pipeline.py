@@ -1,0 +1,288 @@
+"""One poll of one source: fetch → parse → decide → fetch pages → extract →
+render → write → mark done.
+
+``run_source`` never raises for expected trouble (``ScraperError``): a failed
+source or entry becomes part of the ``SourceResult``; anything else is a bug and
+propagates. An entry is marked done only after its file is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from scraper.archive import Archive
+from scraper.config import Settings, SourceConfig
+from scraper.decide import next_poll, plan_entries
+from scraper.errors import ArchiveError, ExtractError, FetchError, ScraperError, SourceError
+from scraper.extract import extract_article
+from scraper.extract.rules import Rule, RuleSet
+from scraper.http import Fetcher
+from scraper.logs import log_event
+from scraper.render import identity_suffix, relpath_for, render
+from scraper.sources.feed import parse_feed
+from scraper.sources.listing import parse_listing
+from scraper.state import State
+from scraper.types import (
+    Article,
+    Entry,
+    EntryFailure,
+    Extracted,
+    Fetched,
+    NotModified,
+    ParsedSource,
+    SourceResult,
+)
+
+log = logging.getLogger("scraper.pipeline")
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    """Everything a poll needs; the edges (HTTP, disk, SQLite, clock) are swappable."""
+
+    settings: Settings
+    fetcher: Fetcher
+    state: State
+    archive: Archive
+    rules: RuleSet
+    clock: Callable[[], datetime] = utc_now
+    rng: Callable[[], float] = random.random
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    archived_urls: set[str] = field(default_factory=set)  # filled from the archive at start
+    in_progress: set[str] = field(default_factory=set)  # URLs being fetched right now
+
+
+@dataclass
+class _Tally:
+    new: int = 0
+    unchanged: int = 0
+    written: list[str] = field(default_factory=list)
+    failed: list[EntryFailure] = field(default_factory=list)
+    held_back: bool = False  # some entry will be retried: keep the validators unsaved
+
+
+def _rule_for(deps: Deps, source: SourceConfig, url: str) -> Rule | None:
+    if source.rule:
+        return deps.rules.by_name(source.rule)
+    return deps.rules.for_url(url) or deps.rules.for_url(source.url)
+
+
+def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
+    if source.kind == "feed":
+        return parse_feed(
+            fetched.content, fetched.url, default_tz=source.zone, content_type=fetched.content_type
+        )
+    rule = _rule_for(deps, source, fetched.url)
+    selectors = [source.links] if source.links else list(rule.listing_links if rule else ())
+    if not selectors:
+        raise SourceError(
+            source.url, "a listing source needs a `links:` selector or a site rule for its host"
+        )
+    title_selector = rule.listing_title if rule and not source.links else None
+    parsed = ParsedSource(entries=())
+    for selector in selectors:
+        parsed = parse_listing(
+            fetched.text, fetched.url, selector=selector, title_selector=title_selector
+        )
+        if parsed.entries:
+            return parsed
+    return parsed
+
+
+async def run_source(deps: Deps, source: SourceConfig) -> SourceResult:
+    """Poll ``source`` once and archive what is new."""
+    started = time.monotonic()
+    state = deps.state
+    now = deps.clock()
+    validators = state.validators(source.name, source.url)
+    try:
+        answer = await deps.fetcher.get(source.url, validators=validators)
+        if isinstance(answer, NotModified):
+            _record_success(deps, source, now)
+            log_event(log, "source.unchanged", source=source.name, url=source.url,
+                      outcome="304", duration=_since(started))
+            return SourceResult(source=source.name)
+        parsed = _parse(deps, source, answer)
+    except SourceError as exc:
+        failures = state.health(source.name).consecutive_failures + 1
+        retry_at = next_poll(now, source.interval, failures, jitter=deps.rng())
+        state.record_failure(source.name, exc.reason, now, retry_at)
+        log_event(log, "source.failed", logging.WARNING, source=source.name, url=exc.url,
+                  outcome="failed", reason=exc.reason, duration=_since(started))
+        return SourceResult(source=source.name, error=f"{exc.url}: {exc.reason}")
+
+    if parsed.problem:
+        log_event(log, "source.degraded", logging.WARNING, source=source.name, url=source.url,
+                  reason=parsed.problem)
+    tally = await _archive_entries(deps, source, parsed.entries)
+    if not tally.held_back:
+        state.save_validators(source.name, source.url, answer.validators)
+    _record_success(deps, source, now)
+    log_event(log, "source.polled", source=source.name, url=source.url,
+              outcome="ok" if not tally.failed else "partial", new=tally.new,
+              unchanged=tally.unchanged, failed=len(tally.failed), duration=_since(started))
+    return SourceResult(
+        source=source.name,
+        new=tally.new,
+        unchanged=tally.unchanged,
+        failed=tuple(tally.failed),
+        degraded=parsed.problem,
+        written=tuple(tally.written),
+    )
+
+
+def _record_success(deps: Deps, source: SourceConfig, now: datetime) -> None:
+    deps.state.record_success(
+        source.name, now, next_poll(now, source.interval, 0, jitter=deps.rng())
+    )
+
+
+def _since(started: float) -> str:
+    return f"{time.monotonic() - started:.3f}s"
+
+
+async def _archive_entries(
+    deps: Deps, source: SourceConfig, entries: tuple[Entry, ...]
+) -> _Tally:
+    tally = _Tally()
+    records = deps.state.entries(source.name, [e.id for e in entries])
+    plan = plan_entries(
+        entries,
+        records,
+        deps.archived_urls,
+        max_attempts=deps.settings.max_attempts,
+        max_new=source.max_new,
+    )
+    now = deps.clock()
+    for entry, relpath in plan.recovered:
+        deps.state.mark_done(source.name, entry.id, entry.link, relpath, now)
+    tally.unchanged = len(plan.known) + len(plan.gave_up)
+    if len(plan.fetch) + len(plan.known) + len(plan.gave_up) < len(entries):
+        tally.held_back = True  # more than max_new: the rest comes next poll
+
+    async def one(entry: Entry) -> None:
+        if deps.stopping.is_set():
+            tally.held_back = True
+            return
+        if entry.link in deps.in_progress or entry.link in deps.archived_urls:
+            tally.unchanged += 1
+            return
+        deps.in_progress.add(entry.link)
+        try:
+            relpath = await _archive_entry(deps, source, entry)
+        except (SourceError, ArchiveError) as exc:
+            reason = exc.reason if isinstance(exc, SourceError) else str(exc)
+            attempts = deps.state.mark_failed(source.name, entry.id, entry.link, reason,
+                                              deps.clock())
+            tally.failed.append(EntryFailure(url=entry.link, reason=reason))
+            tally.held_back = True
+            log_event(log, "article.failed", logging.WARNING, source=source.name,
+                      url=entry.link, outcome="failed", reason=reason, attempt=attempts)
+        else:
+            tally.new += 1
+            tally.written.append(relpath)
+        finally:
+            deps.in_progress.discard(entry.link)
+
+    await asyncio.gather(*(one(e) for e in plan.fetch))
+    return tally
+
+
+async def _fetch_page(
+    deps: Deps, source: SourceConfig, entry: Entry, attempts_so_far: int
+) -> Fetched | None:
+    """The article page, or None when the feed's own content must do."""
+    if not source.fetch_article:
+        return None
+    try:
+        page = await deps.fetcher.get(entry.link, accept="text/html,application/xhtml+xml")
+    except FetchError as exc:
+        last_try = exc.permanent or attempts_so_far + 1 >= deps.settings.max_attempts
+        if entry.content and last_try:
+            log_event(log, "article.page_unavailable", logging.WARNING, source=source.name,
+                      url=entry.link, reason=exc.reason, outcome="using feed content")
+            return None
+        raise
+    if isinstance(page, NotModified):  # we sent no validators; treat as unusable
+        raise FetchError(entry.link, "server answered 304 to an unconditional request")
+    if page.content_type not in _HTML_TYPES:
+        if entry.content:
+            return None
+        raise FetchError(entry.link, f"not an HTML page ({page.content_type})", permanent=True)
+    return page
+
+
+async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> str:
+    started = time.monotonic()
+    state = deps.state
+    first_seen = state.first_seen(source.name, entry.id, entry.link, deps.clock())
+    record = state.entries(source.name, [entry.id]).get(entry.id)
+    page = await _fetch_page(deps, source, entry, record.attempts if record else 0)
+    page_url = page.url if page else entry.link
+    rule = _rule_for(deps, source, page_url)
+    tz = source.zone if source.timezone or not rule else ZoneInfo(rule.timezone)
+    extracted: Extracted = extract_article(
+        page.text if page else None,
+        page_url,
+        rule=rule,
+        feed_content=entry.content,
+        feed_title=entry.title,
+        default_tz=tz,
+    )
+    if not extracted.body.strip():
+        raise ExtractError(entry.link, "no article text found on the page or in the feed")
+    article = Article(
+        id=entry.id,
+        url=entry.link,
+        title=extracted.title or entry.title or entry.link,
+        body=extracted.body,
+        published=entry.published or extracted.published,
+        fetched=first_seen,
+        author=source.author if source.author is not None else entry.author,
+        tags=source.tags or entry.tags,
+        categories=source.categories,
+        layout=source.layout,
+        method=extracted.method,
+    )
+    text = render(article)
+    candidates = [
+        relpath_for(article, template=source.path),
+        relpath_for(article, template=source.path, suffix=identity_suffix(article.id)),
+    ]
+    relpath = await asyncio.to_thread(deps.archive.write, candidates, text, article.url)
+    state.mark_done(source.name, entry.id, entry.link, relpath, deps.clock())
+    deps.archived_urls.add(entry.link)
+    log_event(log, "article.written", source=source.name, url=entry.link, outcome="written",
+              path=relpath, method=extracted.method, duration=_since(started))
+    return relpath
+
+
+async def run_sources(
+    deps: Deps, sources: list[SourceConfig], *, parallel: int = 8
+) -> list[SourceResult]:
+    """Poll several sources, at most ``parallel`` at a time, results in order."""
+    gate = asyncio.Semaphore(parallel)
+
+    async def guarded(source: SourceConfig) -> SourceResult:
+        async with gate:
+            if deps.stopping.is_set():
+                return SourceResult(source=source.name, error="stopped before polling")
+            try:
+                return await run_source(deps, source)
+            except ScraperError as exc:  # e.g. state or archive trouble for the whole source
+                return SourceResult(source=source.name, error=str(exc))
+
+    return list(await asyncio.gather(*(guarded(s) for s in sources)))

@@ -1,0 +1,106 @@
+"""Shared fixtures: a loopback site, a project folder with a config, the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from loopback_site import CA_BUNDLE, Site, running_site  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    with running_site() as s:
+        yield s
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for a child scrape: no proxies or config from the caller."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.lower() not in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+        and not k.startswith("SCRAPER_")
+    }
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+@dataclass
+class Project:
+    """A scraper project folder: config.yaml, archive/ and state/ in ``root``."""
+
+    root: Path
+    site: Site
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state" / "scraper.sqlite3"
+
+    def write_config(self, sources: list[dict[str, Any]], **extra: Any) -> Path:
+        doc: dict[str, Any] = {
+            "archive_dir": "archive",
+            "state_path": "state/scraper.sqlite3",
+            "allow_private_networks": True,
+            "proxy": self.site.url,
+            "http": {"timeout": "5s", "retries": 1, "ca_bundle": str(CA_BUNDLE)},
+            "sources": sources,
+        }
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(doc.get(key), dict):
+                doc[key] = {**doc[key], **value}
+            else:
+                doc[key] = value
+        self.config.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        return self.config
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "scraper", "--config", str(self.config), *args]
+
+    def scrape(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(*args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=clean_env(),
+            cwd=self.root,
+            check=False,
+        )
+
+    def posts(self) -> list[Path]:
+        return sorted(self.archive.rglob("*.md"))
+
+
+@pytest.fixture
+def project(tmp_path: Path, site: Site) -> Project:
+    return Project(tmp_path, site)
+
+
+def front_matter(text: str) -> dict[str, Any]:
+    assert text.startswith("---\n"), text[:80]
+    end = text.index("\n---\n", 4)
+    doc = yaml.safe_load(text[4:end])
+    assert isinstance(doc, dict)
+    return doc

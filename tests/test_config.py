@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scraper.config import load_settings, parse_duration, parse_size, settings_from_dict
+from scraper.errors import ConfigError
+
+ISSUE_EXAMPLE = """\
+archive_dir: archive
+state_path: state/scraper.sqlite3
+allow_private_networks: false      # see 3.
+sources:
+  - name: zaobao-realtime-china    # unique; used in logs, state and paths
+    url: https://www.zaobao.com.sg/realtime/china
+    kind: listing                  # feed (default) | listing
+    author: 联合早报
+    tags: [联合早报]
+    categories: [联合早报]
+    interval: 10m                  # 30s, 10m, 1h, 1d
+  - name: zaobao-realtime-world-feed
+    url: https://rsshub.app/zaobao/realtime/world
+    author: 联合早报
+    tags: [联合早报]
+    categories: [联合早报]
+"""
+
+
+def test_documented_example_loads_with_paths_relative_to_the_file(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "config.yaml"
+    path.write_text(ISSUE_EXAMPLE, encoding="utf-8")
+    settings = load_settings(path)
+    assert settings.archive_dir == tmp_path / "conf" / "archive"
+    assert settings.state_path == tmp_path / "conf" / "state" / "scraper.sqlite3"
+    china, world = settings.sources
+    assert china.kind == "listing" and china.interval == 600
+    assert china.tags == ("联合早报",) and china.author == "联合早报"
+    assert world.kind == "feed" and world.interval == 600
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("10m", 600), ("1h", 3600), ("1d", 86400), (45, 45),
+                          ("250ms", 0.25), ("1.5h", 5400)]
+)
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["soon", "10 minutes", "-5s", True, None, "1w"])
+def test_bad_durations(bad: object) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(bad)
+
+
+def test_sizes() -> None:
+    assert parse_size("10MiB") == 10 * 1024 * 1024
+    assert parse_size("500kB") == 500_000
+    assert parse_size(1234) == 1234
+    with pytest.raises(ValueError):
+        parse_size("big")
+
+
+def test_every_problem_is_listed_by_key_path() -> None:
+    raw = {
+        "archive_dir": "a",
+        "colour": "blue",
+        "http": {"max_per_host": 0},
+        "sources": [
+            {"name": "ok", "url": "https://a.example/feed"},
+            {"name": "ok", "url": "https://b.example/feed"},
+            {"name": "bad", "url": "not a url", "interval": "0s", "timezone": "Mars/Base"},
+            {"name": "x", "url": "https://c.example/", "kind": "magazine", "extra": 1},
+        ],
+    }
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict(raw, Path("/tmp"))
+    problems = "\n".join(info.value.problems)
+    for expected in (
+        "colour: Extra inputs are not permitted",
+        "http.max_per_host",
+        "sources[1].name: duplicate source name 'ok' (also sources[0])",
+        "sources[2].url: 'not a url' is not an http(s) URL",
+        "sources[2].interval: the interval must be at least 1s",
+        "sources[2].timezone: unknown time zone 'Mars/Base'",
+        "sources[3].kind",
+        "sources[3].extra",
+    ):
+        assert expected in problems
+    assert len(info.value.problems) == 8
+
+
+def test_missing_and_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(bad)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just a string\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(scalar)
+
+
+def test_empty_file_gives_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("", encoding="utf-8")
+    settings = load_settings(path)
+    assert settings.sources == ()
+    assert settings.http.max_connections == 16 and settings.http.max_per_host == 2
+    assert settings.http.max_body == 10 * 1024 * 1024

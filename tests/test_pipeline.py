@@ -1,0 +1,231 @@
+"""The whole path, through the real CLI, against the loopback site."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import Project, front_matter
+from newsfixtures import (
+    Story,
+    article_page,
+    atom,
+    json_feed,
+    make_story,
+    rdf,
+    rss2,
+    zaobao_article,
+    zaobao_listing,
+)
+
+T0 = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+AUTHOR = "联合早报"
+
+
+def serve_world(project: Project) -> dict[str, list[Story]]:
+    """An RSS, an Atom, a JSON Feed, an RDF and a Zaobao listing source, two stories each."""
+    site = project.site
+    world: dict[str, list[Story]] = {
+        "rss": [make_story("https://news.example.test", n, T0 + timedelta(hours=n)) for n in (1, 2)],
+        "atom": [make_story("https://blog.example.test", n, T0 + timedelta(hours=n)) for n in (3, 4)],
+        "json": [make_story("https://json.example.test", n, T0 + timedelta(hours=n)) for n in (5, 6)],
+        "rdf": [make_story("http://rdf.example.test", n, T0 + timedelta(hours=n)) for n in (7, 8)],
+        "listing": [
+            make_story("https://www.zaobao.com.sg", n, T0 + timedelta(hours=n), lang="zh")
+            for n in (9, 10)
+        ],
+    }
+    site.add("https://news.example.test/rss.xml", rss2(world["rss"]),
+             content_type="application/rss+xml", headers={"ETag": '"rss-1"'})
+    site.add("https://blog.example.test/atom.xml", atom(world["atom"]),
+             content_type="application/atom+xml")
+    site.add("https://json.example.test/feed.json", json_feed(world["json"]),
+             content_type="application/feed+json")
+    site.add("http://rdf.example.test/index.rdf", rdf(world["rdf"]),
+             content_type="application/rdf+xml")
+    site.add("https://www.zaobao.com.sg/realtime/china", zaobao_listing(world["listing"]))
+    for kind, stories in world.items():
+        for s in stories:
+            page = zaobao_article(s) if kind == "listing" else article_page(s)
+            site.add(s.url, page)
+    project.write_config(
+        [
+            {"name": "rss", "url": "https://news.example.test/rss.xml", "author": AUTHOR,
+             "tags": ["news", AUTHOR], "categories": [AUTHOR]},
+            {"name": "atom", "url": "https://blog.example.test/atom.xml", "author": "Blog"},
+            {"name": "json", "url": "https://json.example.test/feed.json", "author": "JSON"},
+            {"name": "rdf", "url": "http://rdf.example.test/index.rdf", "author": "RDF"},
+            {"name": "zaobao-realtime-china", "url": "https://www.zaobao.com.sg/realtime/china",
+             "kind": "listing", "author": AUTHOR, "tags": [AUTHOR], "categories": [AUTHOR]},
+        ]
+    )
+    return world
+
+
+def article_requests(project: Project) -> list[str]:
+    return [r.path for r in project.site.requests if "/news/2026/" in r.path]
+
+
+def test_once_archives_every_article_once_and_then_nothing(project: Project) -> None:
+    world = serve_world(project)
+
+    first = project.scrape("--once")
+    assert first.returncode == 0, first.stdout + first.stderr
+    posts = project.posts()
+    assert len(posts) == 10, [p.name for p in posts]
+    by_url = {}
+    for path in posts:
+        text = path.read_text(encoding="utf-8")
+        meta = front_matter(text)
+        by_url[meta["from"]] = (path, text, meta)
+    for kind, stories in world.items():
+        for s in stories:
+            path, text, meta = by_url[s.url]
+            assert path.parent == project.archive / "_posts"
+            assert path.name.startswith(s.published.strftime("%Y-%m-%d-"))
+            assert meta["title"] == s.title
+            assert meta["layout"] == "post"
+            # min(published, fetched): the stories are dated before the run
+            assert meta["date"] == s.published.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            assert f"<!--{int(s.published.timestamp() * 1000)}-->" in text
+            for p in s.paragraphs:
+                assert p in text, (kind, p)
+            for junk in ("Share on X", "Related stories", "googletag", "All rights reserved",
+                         "热文推荐", "广告", "分享", "\u200b", "<script"):
+                assert junk not in text, (kind, junk)
+    rss_meta = by_url[world["rss"][0].url][2]
+    assert rss_meta["author"] == AUTHOR
+    assert rss_meta["tags"] == ["news", AUTHOR]
+    assert "new 2" in first.stdout
+
+    fetched_pages = len(article_requests(project))
+    assert fetched_pages == 10
+    second = project.scrape("--once")
+    assert second.returncode == 0, second.stderr
+    assert len(project.posts()) == 10
+    assert len(article_requests(project)) == fetched_pages, "a second run fetched pages again"
+    rss_hits = project.site.hits("/rss.xml")
+    assert rss_hits[-1].headers.get("If-None-Match") == '"rss-1"'
+
+    project.state.unlink()
+    third = project.scrape("--once")
+    assert third.returncode == 0, third.stderr
+    assert sorted(project.posts()) == sorted(posts), "state lost: duplicates written"
+    assert len(article_requests(project)) == fetched_pages
+
+
+def test_files_follow_the_format_line_for_line(project: Project) -> None:
+    world = serve_world(project)
+    assert project.scrape("--once", "--source", "rss").returncode == 0
+    story = world["rss"][0]
+    (path,) = [p for p in project.posts() if story.title.split(":")[0] in p.read_text()]
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[:9] == [
+        "---",
+        "layout: post",
+        f'title: "{story.title}"',
+        f"date: {story.published.strftime('%Y-%m-%dT%H:%M:%S.000Z')}",
+        f"author: {AUTHOR}",
+        f"from: {story.url}",
+        f"tags: [ news, {AUTHOR} ]",
+        f"categories: [ {AUTHOR} ]",
+        "---",
+    ]
+    assert lines[9] == f"<!--{int(story.published.timestamp() * 1000)}-->"
+    assert lines[10] == f"[{story.title}]({story.url})"
+    assert lines[11:14] == ["------", "", "<div>"]
+    assert lines[-2:] == ["</div>", ""]
+    body = lines[14:-2]
+    assert body == [f"<p>{p}</p>" for p in story.paragraphs]
+
+
+def test_only_named_sources_are_polled(project: Project) -> None:
+    serve_world(project)
+    result = project.scrape("--once", "--source", "json", "--source", "rdf")
+    assert result.returncode == 0, result.stderr
+    assert len(project.posts()) == 4
+    assert not project.site.hits("/rss.xml")
+    unknown = project.scrape("--once", "--source", "nope")
+    assert unknown.returncode == 2
+    assert "nope" in unknown.stderr
+
+
+def test_failed_article_is_reported_and_retried_next_run(project: Project) -> None:
+    stories = [make_story("https://news.example.test", n, T0) for n in (1, 2)]
+    project.site.add("https://news.example.test/rss.xml", rss2(stories),
+                     content_type="application/rss+xml", headers={"ETag": '"v1"'})
+    project.site.add(stories[0].url, article_page(stories[0]))
+    project.site.add(stories[1].url, "down for maintenance", status=503,
+                     content_type="text/plain")
+    project.write_config([{"name": "rss", "url": "https://news.example.test/rss.xml"}])
+
+    first = project.scrape("--once")
+    assert first.returncode == 1
+    assert stories[1].url in first.stdout and "503" in first.stdout
+    assert "failed 1" in first.stdout
+    assert "article.failed" in first.stderr and "source=rss" in first.stderr
+    assert len(project.posts()) == 1
+
+    project.site.add(stories[1].url, article_page(stories[1]))
+    second = project.scrape("--once")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert len(project.posts()) == 2
+    # the feed was fetched in full again (no 304): its validators waited for the retry
+    assert project.site.hits("/rss.xml")[-1].headers.get("If-None-Match") is None
+
+
+def test_unreachable_source_is_reported_and_others_go_on(project: Project) -> None:
+    stories = [make_story("https://news.example.test", 1, T0)]
+    project.site.add("https://news.example.test/rss.xml", rss2(stories),
+                     content_type="application/rss+xml")
+    project.site.add(stories[0].url, article_page(stories[0]))
+    project.write_config([
+        {"name": "gone", "url": "https://news.example.test/missing.xml"},
+        {"name": "rss", "url": "https://news.example.test/rss.xml"},
+    ])
+    result = project.scrape("--once")
+    assert result.returncode == 1
+    assert "gone" in result.stdout and "404" in result.stdout
+    assert len(project.posts()) == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("sources:\n  - name: a\n    url: ftp://x\n", "sources[0].url"),
+        ("sources:\n  - {name: a, url: 'http://x', interval: soon}\n", "sources[0].interval"),
+        ("sources:\n  - {name: a, url: 'http://x'}\n  - {name: a, url: 'http://y'}\n",
+         "sources[1].name"),
+        ("sourcez: []\n", "sourcez"),
+        ("archive_dir: [1, 2]\n", "archive_dir"),
+        ("sources: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_exits_2_listing_the_problem(project: Project, config: str,
+                                                expected: str) -> None:
+    project.config.write_text(config, encoding="utf-8")
+    result = project.scrape("--once")
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert not project.site.requests, "network work before the config was valid"
+
+
+def test_check_lists_sources(project: Project) -> None:
+    serve_world(project)
+    result = project.scrape("check")
+    assert result.returncode == 0, result.stderr
+    for name in ("rss", "atom", "json", "rdf", "zaobao-realtime-china"):
+        assert name in result.stdout
+    assert not project.site.requests
+
+
+def test_shipped_config_loads() -> None:
+    from conftest import REPO
+
+    from scraper.config import load_settings
+
+    settings = load_settings(REPO / "config.yaml")
+    names = [s.name for s in settings.sources]
+    assert names == [f"zaobao-realtime-{x}" for x in ("china", "world", "singapore", "finance")]
+    assert all(s.kind == "listing" for s in settings.sources)
+    assert settings.archive_dir == REPO / "archive"
