@@ -61,7 +61,7 @@ class Deps:
     clock: Callable[[], datetime] = utc_now
     rng: Callable[[], float] = random.random
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    archived_urls: set[str] = field(default_factory=set)  # filled from the archive at start
+    archived: dict[str, str] = field(default_factory=dict)  # URL → relpath, from the archive
     in_progress: set[str] = field(default_factory=set)  # URLs being fetched right now
 
 
@@ -162,7 +162,7 @@ async def _archive_entries(
     plan = plan_entries(
         entries,
         records,
-        deps.archived_urls,
+        deps.archived,
         max_attempts=deps.settings.max_attempts,
         max_new=source.max_new,
     )
@@ -170,14 +170,14 @@ async def _archive_entries(
     for entry, relpath in plan.recovered:
         deps.state.mark_done(source.name, entry.id, entry.link, relpath, now)
     tally.unchanged = len(plan.known) + len(plan.gave_up)
-    if len(plan.fetch) + len(plan.known) + len(plan.gave_up) < len(entries):
+    if plan.deferred:
         tally.held_back = True  # more than max_new: the rest comes next poll
 
     async def one(entry: Entry) -> None:
         if deps.stopping.is_set():
             tally.held_back = True
             return
-        if entry.link in deps.in_progress or entry.link in deps.archived_urls:
+        if entry.link in deps.in_progress or entry.link in deps.archived:
             tally.unchanged += 1
             return
         deps.in_progress.add(entry.link)
@@ -264,7 +264,7 @@ async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> str:
     ]
     relpath = await asyncio.to_thread(deps.archive.write, candidates, text, article.url)
     state.mark_done(source.name, entry.id, entry.link, relpath, deps.clock())
-    deps.archived_urls.add(entry.link)
+    deps.archived[entry.link] = relpath
     log_event(log, "article.written", source=source.name, url=entry.link, outcome="written",
               path=relpath, method=extracted.method, duration=_since(started))
     return relpath

@@ -39,12 +39,16 @@ _PLAIN_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "na
 _FLOW_BAD = set(",[]{}:#")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_NAME_BAD = re.compile(rf'[<>:"/\\|?*{_CONTROL}\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\s]')
+_OS_FORBIDDEN = rf'<>:"/\\|?*{_CONTROL}'
+_NAME_BAD = re.compile(rf"[{_OS_FORBIDDEN}]")
+# Beyond what the OSes refuse: whitespace, and invisible or direction-changing
+# characters that would make two names look alike.
+_SLUG_BAD = re.compile(rf"[{_OS_FORBIDDEN}\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _WINDOWS_RESERVED = {
     "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
     *(f"{p}{n}" for p in ("COM", "LPT") for n in "123456789¹²³"),
 }  # fmt: skip
-_TEMPLATE_FIELD = re.compile(r"\{([a-z]+)\}")
+_TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
 _TEMPLATE_FIELDS = {"date", "year", "month", "day", "slug", "id"}
 _EXTRA_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _LINK_TEXT_ESCAPE = re.compile(r"([\\\[\]<>`])")
@@ -84,7 +88,7 @@ def _plain_is_safe(text: str, *, flow: bool) -> bool:
         loaded = yaml.safe_load(document)
     except yaml.YAMLError:
         return False
-    return loaded == {"k": [text] if flow else text}
+    return bool(loaded == {"k": [text] if flow else text})
 
 
 def flow_sequence(items: Iterable[str]) -> str:
@@ -117,20 +121,24 @@ def markdown_link(title: str, url: str) -> str:
     so no title becomes inline HTML), URL with spaces, controls, ``( ) < >``
     percent-encoded."""
     text = _LINK_TEXT_ESCAPE.sub(r"\\\1", fold_line(title))
-    href = _URL_ENCODE.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), url)
+    href = _URL_ENCODE.sub(
+        lambda m: "".join(f"%{b:02X}" for b in m[0].encode("utf-8", "surrogatepass")), url
+    )
     return f"[{text}]({href})"
 
 
 def body_lines(body: str) -> list[str]:
     """The body's lines, with what would end the ``<div>`` HTML block in CommonMark
-    removed: empty lines, and spaces or tabs at the start of a line."""
+    removed: empty lines, and spaces or tabs at the start of a line. Lone
+    surrogates (which no UTF-8 file can hold) become U+FFFD."""
+    body = re.sub("[\ud800-\udfff]", "\ufffd", body)
     lines = (line.strip(" \t") for line in re.split(r"\r\n|\r|\n", body))
     return [line for line in lines if line]
 
 
 def render(article: Article) -> str:
     """The whole archive file for ``article``."""
-    published_or_seen = article.published or article.fetched
+    published_or_seen = article.fetched if article.published is None else article.published
     lines = [
         "---",
         f"layout: {yaml_plain_or_quoted(article.layout)}",
@@ -179,7 +187,7 @@ def slugify(title: str, max_bytes: int = SLUG_MAX_BYTES) -> str:
     separators, controls, whitespace and ``<>:"/\\|?*`` → ``-``, runs of ``-``
     collapsed, no leading/trailing ``-``, ``.`` or space, at most ``max_bytes`` UTF-8
     bytes. "" when nothing is left (or a Windows device name such as ``CON``)."""
-    slug = _tidy_slug(_NAME_BAD.sub("-", unicodedata.normalize("NFC", title)))
+    slug = _tidy_slug(_SLUG_BAD.sub("-", unicodedata.normalize("NFC", title)))
     slug = _tidy_slug(_cut_utf8(slug, max_bytes))
     return "" if _is_reserved(slug) else slug
 
@@ -194,7 +202,7 @@ def is_portable_name(name: str) -> bool:
     or space, not a Windows device name, at most 255 bytes."""
     return (
         bool(name)
-        and not _NAME_BAD.search(name.replace(" ", "_"))
+        and not _NAME_BAD.search(name)
         and not name.startswith(".")
         and not name.endswith((".", " "))
         and not _is_reserved(name)
@@ -214,9 +222,7 @@ def check_relpath(relpath: str) -> str:
     return relpath
 
 
-def relpath_for(
-    article: Article, *, template: str | None = None, suffix: str | None = None
-) -> str:
+def relpath_for(article: Article, *, template: str | None = None, suffix: str | None = None) -> str:
     """The file's path relative to the archive folder. ``template`` (a source's
     ``path``) may use ``{date}`` (YYYY-MM-DD), ``{year}``, ``{month}``, ``{day}``,
     ``{slug}`` and ``{id}``; ``suffix`` goes before the extension as ``-<suffix>``
@@ -237,9 +243,9 @@ def relpath_for(
             raise ValueError(f"unknown field {{{m[1]}}} in path template {pattern!r}")
         return fields[m[1]]
 
-    relpath = _TEMPLATE_FIELD.sub(field, pattern)
-    if "{" in relpath or "}" in relpath:
+    if set("{}") & set(_TEMPLATE_FIELD.sub("", pattern)):
         raise ValueError(f"unbalanced braces in path template {pattern!r}")
+    relpath = _TEMPLATE_FIELD.sub(field, pattern)
     if suffix:
         head, sep, name = relpath.rpartition("/")
         stem, dot, ext = name.rpartition(".")

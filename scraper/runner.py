@@ -55,7 +55,7 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
         removed = await asyncio.to_thread(archive.remove_stale_temp_files)
         if removed:
             log_event(log, "archive.cleaned", removed=removed)
-        archived = await asyncio.to_thread(archive.archived_urls)
+        archived = await asyncio.to_thread(archive.archived_paths)
         fetcher = Fetcher(
             settings.http,
             allow_private_networks=settings.allow_private_networks,
@@ -68,7 +68,7 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
             state=state,
             archive=archive,
             rules=rules,
-            archived_urls=archived,
+            archived=archived,
         )
 
 

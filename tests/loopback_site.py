@@ -110,6 +110,13 @@ class Site:
                 self.tunnel_host = host
                 self.close_connection = False
 
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    if self.tunnel_host is not None:
+                        self.connection.close()  # the TLS socket took over the fd
+
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.scheme:  # proxied: absolute URI in the request line

@@ -86,7 +86,8 @@ def test_once_archives_every_article_once_and_then_nothing(project: Project) -> 
             assert meta["title"] == s.title
             assert meta["layout"] == "post"
             # min(published, fetched): the stories are dated before the run
-            assert meta["date"] == s.published.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            assert meta["date"] == s.published
+            assert f"\ndate: {s.published.strftime('%Y-%m-%dT%H:%M:%S.000Z')}\n" in text
             assert f"<!--{int(s.published.timestamp() * 1000)}-->" in text
             for p in s.paragraphs:
                 assert p in text, (kind, p)

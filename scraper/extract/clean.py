@@ -15,6 +15,19 @@ from collections.abc import Sequence
 import nh3
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from scraper.extract.blocks import (
+    BLOCK,
+    BOUNDARY,
+    BR,
+    CLOSE,
+    IMG,
+    OPEN,
+    TEXT,
+    Token,
+    blocks,
+    escape_text,
+    nested_html,
+)
 from scraper.extract.media import (
     absolute_href,
     image_html,
@@ -24,37 +37,39 @@ from scraper.extract.media import (
 
 __all__ = ["body_text_length", "clean_body"]
 
-# Token kinds of the flat stream the tree walk produces.
-TEXT, OPEN, CLOSE, BR, IMG, BLOCK, BOUNDARY = range(7)
-Token = tuple  # (kind, *payload)
-
 _JUNK_CHARS = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s+")
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
 _LINE_HEIGHT_0 = re.compile(r"line-height\s*:\s*0(?![.\d])", re.I)
 _MAX_DEPTH = 200
 
-DROPPED = frozenset(
-    "script style noscript iframe frame frameset object embed form input button select "
-    "textarea option svg canvas template link meta nav aside footer header audio video "
-    "source track map area dialog head title base param applet math".split()
-)
-WRAPPERS = frozenset(
-    "div section article main center address details summary hgroup body html "
-    "fieldset legend caption li dt dd td th tr thead tbody tfoot figcaption".split()
-)
-KEPT_INLINE = frozenset(
-    "a em strong b i u s sub sup small mark q cite abbr time del ins code".split()
-)
+DROPPED = frozenset({
+    "script", "style", "noscript", "iframe", "frame", "frameset", "object", "embed", "form",
+    "input", "button", "select", "textarea", "option", "svg", "canvas", "template", "link",
+    "meta", "nav", "aside", "footer", "header", "audio", "video", "source", "track", "map",
+    "area", "dialog", "head", "title", "base", "param", "applet",
+})  # fmt: skip
+WRAPPERS = frozenset({
+    "div", "section", "article", "main", "center", "address", "details", "summary", "hgroup",
+    "body", "html", "fieldset", "legend", "caption", "li", "dt", "dd", "td", "th", "tr",
+    "thead", "tbody", "tfoot", "figcaption",
+})  # fmt: skip
+KEPT_INLINE = frozenset({
+    "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "mark", "q", "cite",
+    "abbr", "time", "del", "ins", "code",
+})  # fmt: skip
 RENAMED_INLINE = {"strike": "s", "tt": "code", "kbd": "code", "samp": "code", "var": "i"}
 HEADINGS = {"h1": "h2", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h5", "h6": "h6"}
 
+ALLOWED_TAGS = frozenset({
+    "p", "br", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code",
+    "figure", "figcaption", "img", "a", "em", "strong", "b", "i", "u", "s", "sub", "sup",
+    "table", "thead", "tbody", "tfoot", "tr", "th", "td", "caption", "hr", "small", "mark",
+    "q", "cite", "abbr", "time", "del", "ins", "dl", "dt", "dd",
+})  # fmt: skip
+
 _CLEANER = nh3.Cleaner(
-    tags=set(
-        "p br h2 h3 h4 h5 h6 ul ol li blockquote pre code figure figcaption img a em strong "
-        "b i u s sub sup table thead tbody tfoot tr th td caption hr small mark q cite abbr "
-        "time del ins dl dt dd".split()
-    ),
+    tags=set(ALLOWED_TAGS),
     attributes={
         "a": {"href", "title"},
         "img": {"src", "alt", "title", "width", "height"},
@@ -73,19 +88,19 @@ def clean_body(fragment_html: str, base_url: str, *, strip: Sequence[str] = ()) 
     """Normalise an article's HTML fragment into the archive's body lines."""
     if not fragment_html or not fragment_html.strip():
         return ""
-    tree = LexborHTMLParser(fragment_html, is_fragment=True)
+    # Parsed as a document, not a fragment: selectolax treats a fragment's first node
+    # as the whole fragment, and <body> gives one root to walk.
+    tree = LexborHTMLParser(fragment_html)
     for selector in strip:
         for node in reversed(tree.css(selector)):
             node.decompose()
     noscript_images_in_place(tree)
-    walker = _Walker(base_url)
+    if tree.body is None:
+        return ""
     tokens: list[Token] = []
-    node = tree.root
-    while node is not None:
-        walker.emit(node, tokens, 0)
-        node = node.next
+    _Walker(base_url).children(tree.body, tokens, 0)
     lines = []
-    for block in _blocks(tokens, "p", figures=True):
+    for block in blocks(tokens, "p", figures=True):
         line = _CLEANER.clean(block).replace("\n", "&#10;")
         if line:
             lines.append(line)
@@ -96,12 +111,9 @@ def body_text_length(body: str) -> int:
     """Non-space characters of text in a normalised body (counts CJK characters)."""
     if not body:
         return 0
-    text = LexborHTMLParser(body, is_fragment=True).text()
+    root = LexborHTMLParser(body).body
+    text = root.text() if root is not None else ""
     return len(text) - sum(1 for ch in text if ch.isspace())
-
-
-def escape_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape_attr(value: str) -> str:
@@ -158,7 +170,7 @@ class _Walker:
             sub: list[Token] = []
             self.children(node, sub, depth)
             leaf = HEADINGS.get(tag, "p")
-            out.extend((BLOCK, b) for b in _blocks(sub, leaf, figures=True))
+            out.extend((BLOCK, b) for b in blocks(sub, leaf, figures=True))
         elif tag in ("ul", "ol", "dl", "blockquote", "table", "figure", "pre", "hr"):
             getattr(self, "block_" + tag)(node, out, depth)
         elif tag in WRAPPERS:
@@ -193,11 +205,11 @@ class _Walker:
         """Flow content of a list item, cell, quote or caption, as one line."""
         sub: list[Token] = []
         self.children(node, sub, depth)
-        return _nested_html(sub)
+        return nested_html(sub)
 
     def block_ul(self, node: LexborNode, out: list[Token], depth: int) -> None:
         items = []
-        for child in _element_children(node, out=None):
+        for child in _element_children(node):
             if child.is_text_node:
                 text = escape_text(_JUNK_CHARS.sub("", child.text_content or "")).strip()
                 inner = _SPACE.sub(" ", text)
@@ -208,7 +220,7 @@ class _Walker:
             else:
                 sub: list[Token] = []
                 self.emit(child, sub, depth + 1)
-                inner = _nested_html(sub)
+                inner = nested_html(sub)
             if inner:
                 items.append(f"<li>{inner}</li>")
         if items:
@@ -224,7 +236,7 @@ class _Walker:
             out.append((BLOCK, f"<dl>{''.join(items)}</dl>"))
 
     def _dl_items(self, node: LexborNode, items: list[str], depth: int) -> None:
-        for child in _element_children(node, out=None):
+        for child in _element_children(node):
             if child.is_text_node:
                 text = _SPACE.sub(" ", escape_text(_JUNK_CHARS.sub("", child.text_content or "")))
                 if text.strip():
@@ -263,7 +275,7 @@ class _Walker:
         captions: list[str] = []
         body: list[Token] = []
         for child in node.iter(include_text=True):
-            if child.tag == "figcaption":
+            if child.tag == "figcaption" and not _hidden(child.attributes):
                 caption = self.nested(child, depth)
                 if caption:
                     captions.append(caption)
@@ -279,22 +291,25 @@ class _Walker:
         caption = f"<figcaption>{' '.join(captions)}</figcaption>" if captions else ""
         out.append((BLOCK, f"<figure>{''.join(images)}{caption}</figure>"))
         rest = [t for t in body if t[0] != IMG]
-        if any(t[0] in (TEXT, BLOCK) for t in rest):  # stray text in a figure is kept
+        if any(
+            t[0] == BLOCK or (t[0] == TEXT and t[1].strip()) for t in rest
+        ):  # stray text in a figure is kept
             out.append((BOUNDARY,))
             out.extend(rest)
             out.append((BOUNDARY,))
 
     def block_table(self, node: LexborNode, out: list[Token], depth: int) -> None:
-        caption = ""
+        captions: list[str] = []
         sections: list[tuple[str, list[LexborNode]]] = []
         for child in node.iter():
             if child.tag == "caption":
-                caption = self.nested(child, depth) or caption
+                captions.append(self.nested(child, depth))
             elif child.tag in ("thead", "tbody", "tfoot"):
                 rows = [r for r in child.iter() if r.tag == "tr"]
                 sections.append((child.tag, rows))
             elif child.tag == "tr":
                 sections.append(("tbody", [child]))
+        caption = " ".join(c for c in captions if c)
         cells = [c for _, rows in sections for r in rows for c in r.iter() if c.tag in ("td", "th")]
         if len(cells) <= 1 and not caption:  # a layout table: its content is plain flow
             out.append((BOUNDARY,))
@@ -334,7 +349,7 @@ _INLINE_ATTRS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _element_children(node: LexborNode, out: None) -> list[LexborNode]:
+def _element_children(node: LexborNode) -> list[LexborNode]:
     return [c for c in node.iter(include_text=True) if c.is_element_node or c.is_text_node]
 
 
@@ -347,166 +362,3 @@ def _pre_text(node: LexborNode, parts: list[str]) -> None:
                 parts.append("\n")
             else:
                 _pre_text(child, parts)
-
-
-# ---- from tokens to blocks ------------------------------------------------------------
-
-
-def _segments(tokens: list[Token], split_br: bool) -> list[list[Token] | str]:
-    """Cut the stream at blocks, wrapper boundaries and (if asked) runs of <br>.
-    Inline elements open across a cut are closed before it and reopened after."""
-    result: list[list[Token] | str] = []
-    stack: list[Token] = []
-    current: list[Token] = []
-
-    def cut() -> None:
-        nonlocal current
-        current.extend((CLOSE, o[1]) for o in reversed(stack))
-        result.append(current)
-        current = list(stack)
-
-    i, n = 0, len(tokens)
-    while i < n:
-        tok = tokens[i]
-        kind = tok[0]
-        if kind == OPEN:
-            stack.append(tok)
-            current.append(tok)
-        elif kind == CLOSE:
-            if stack:
-                stack.pop()
-            current.append(tok)
-        elif kind == BLOCK:
-            cut()
-            result.append(tok[1])
-        elif kind == BOUNDARY:
-            cut()
-        elif kind == BR and split_br:
-            j, brs = i + 1, 1
-            while j < n and (
-                tokens[j][0] == BR or (tokens[j][0] == TEXT and not tokens[j][1].strip())
-            ):
-                brs += tokens[j][0] == BR
-                j += 1
-            if brs >= 2:
-                cut()
-                i = j
-                continue
-            current.append(tok)
-        else:
-            current.append(tok)
-        i += 1
-    cut()
-    return result
-
-
-def _inline_html(run: list[Token]) -> tuple[str, bool, list[str]]:
-    """Serialise one inline run: (html, has_text, images). Drops empty elements,
-    collapses whitespace, trims the ends and leading/trailing <br>."""
-    run = _drop_empty(run)
-    out: list[list] = [list(t) for t in run]
-    space_before = True
-    last_text: list | None = None
-    for tok in out:
-        kind = tok[0]
-        if kind == TEXT:
-            text = _SPACE.sub(" ", tok[1])
-            if space_before and text.startswith(" "):
-                text = text[1:]
-            tok[1] = text
-            if text:
-                space_before = text.endswith(" ")
-                last_text = tok
-        elif kind in (BR, IMG):
-            if kind == BR and last_text is not None and last_text[1].endswith(" "):
-                last_text[1] = last_text[1][:-1]
-            space_before = kind == BR
-            last_text = None
-    if last_text is not None and last_text[1].endswith(" "):
-        last_text[1] = last_text[1][:-1]
-    # leading and trailing <br> go (open/close tags around them do not matter)
-    for order in (range(len(out)), range(len(out) - 1, -1, -1)):
-        for k in order:
-            kind = out[k][0]
-            if kind == BR:
-                out[k] = [TEXT, ""]
-            elif kind in (IMG,) or (kind == TEXT and out[k][1]):
-                break
-    parts: list[str] = []
-    images: list[str] = []
-    has_text = False
-    for tok in out:
-        kind = tok[0]
-        if kind == TEXT:
-            if tok[1]:
-                has_text = True
-                parts.append(escape_text(tok[1]))
-        elif kind == OPEN:
-            parts.append(f"<{tok[1]}{tok[2]}>")
-        elif kind == CLOSE:
-            parts.append(f"</{tok[1]}>")
-        elif kind == BR:
-            parts.append("<br>")
-        elif kind == IMG:
-            parts.append(tok[1])
-            images.append(tok[1])
-    html = "".join(parts)
-    if not has_text and images:
-        html = re.sub(r"<(\w+)[^>]*></\1>", "", html)
-    return html, has_text, images
-
-
-def _drop_empty(run: list[Token]) -> list[Token]:
-    """Remove inline elements holding no text and no image; whitespace-only ones
-    become their whitespace."""
-    result: list[Token] = []
-    opens: list[int] = []
-    for tok in run:
-        if tok[0] == OPEN:
-            opens.append(len(result))
-            result.append(tok)
-        elif tok[0] == CLOSE and opens:
-            start = opens.pop()
-            inner = result[start + 1 :]
-            if all(t[0] == TEXT and not t[1].strip() for t in inner):
-                space = " " if any(t[1] for t in inner) else ""
-                del result[start:]
-                if space:
-                    result.append((TEXT, space))
-            else:
-                result.append(tok)
-        elif tok[0] != CLOSE:
-            result.append(tok)
-    return result
-
-
-def _blocks(tokens: list[Token], leaf: str, *, figures: bool) -> list[str]:
-    """Top-level (or paragraph/heading) content as block lines."""
-    blocks: list[str] = []
-    for seg in _segments(tokens, split_br=True):
-        if isinstance(seg, str):
-            blocks.append(seg)
-            continue
-        html, has_text, images = _inline_html(seg)
-        if has_text:
-            blocks.append(f"<{leaf}>{html}</{leaf}>")
-        elif images and figures:
-            blocks.extend(f"<figure>{img}</figure>" for img in images)
-    return blocks
-
-
-def _nested_html(tokens: list[Token]) -> str:
-    """Flow content inside li/td/blockquote/caption: inline if it is one run,
-    else its paragraphs and blocks side by side."""
-    segs = [s for s in _segments(tokens, split_br=False)]
-    rendered: list[tuple[bool, str]] = []
-    for seg in segs:
-        if isinstance(seg, str):
-            rendered.append((True, seg))
-        else:
-            html, has_text, images = _inline_html(seg)
-            if has_text or images:
-                rendered.append((False, html))
-    if len(rendered) == 1 and not rendered[0][0]:
-        return rendered[0][1]
-    return "".join(html if is_block else f"<p>{html}</p>" for is_block, html in rendered)

@@ -1,0 +1,233 @@
+"""The archive folder on disk: atomic, never-overwriting writes, and the index of
+what is archived (the ``from:`` URL of every post).
+
+A file appears whole or not at all: the text goes to a ``.tmp-*`` file in the
+target folder, is flushed and fsynced, then hard-linked to its name, which fails
+if the name exists, so an existing post is never replaced, even by a racing
+writer. Where hard links are not supported the name is reserved with
+``O_EXCL`` and the temporary file renamed over the reservation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import yaml
+
+from scraper.errors import ArchiveError
+
+TEMP_PREFIX = ".tmp-"
+HEAD_BYTES = 4096  # enough for the front matter of nearly every post
+HEAD_MAX_BYTES = 256 * 1024  # a front matter longer than this has no `from:` we trust
+STALE_TEMP_SECONDS = 60.0
+
+# The first `from:` line of the front matter, or the line that closes it; both only
+# once the whole line has been read.
+_FROM_OR_END = re.compile(rb"\n(?:from:([^\r\n]*)|---[ \t]*)\r?\n")
+_NO_LINK = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+_REASONS = {
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+def _archive_error(exc: OSError, action: str, path: Path | str) -> ArchiveError:
+    reason = _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+    return ArchiveError(f"{reason} {action} {path}")
+
+
+def _parse_from(value: str) -> str | None:
+    value = value.strip()
+    if not value.startswith(('"', "'")):
+        return value or None
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return None
+    return parsed if isinstance(parsed, str) else None
+
+
+def read_from_url(path: str | os.PathLike[str]) -> str | None:
+    """The ``from:`` value of a post's front matter, reading only its head;
+    None when the file has no front matter or no ``from:`` in it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        head = os.read(fd, HEAD_BYTES)
+        if not head.startswith(b"---"):
+            return None
+        while not _FROM_OR_END.search(head) and len(head) < HEAD_MAX_BYTES:
+            more = os.read(fd, HEAD_BYTES * 4)
+            if not more:
+                head += b"\n"  # let a last line without a line break match
+                break
+            head += more
+    finally:
+        os.close(fd)
+    found = _FROM_OR_END.search(head)
+    if found is None or found[1] is None:
+        return None
+    return _parse_from(found[1].decode("utf-8", "replace"))
+
+
+def _create_temp(folder: Path) -> tuple[Path, int]:
+    """A new, empty ``.tmp-*`` file in ``folder``, with the umask's usual mode."""
+    while True:
+        path = folder / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+        try:
+            return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # some file systems cannot fsync a directory
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+class Archive:
+    """The archive folder at ``root``; every path given is relative to it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _target(self, relpath: str) -> Path:
+        """``root/relpath``, refusing anything that would land outside ``root``."""
+        rel = Path(relpath)
+        if rel.is_absolute() or not rel.parts or ".." in rel.parts or "\\" in relpath:
+            raise ArchiveError(f"refusing archive path {relpath!r}: not inside {self.root}")
+        root = self.root.resolve()
+        target = root / rel
+        real_parent = target.parent.resolve()
+        if not real_parent.is_relative_to(root) or target.is_symlink():
+            raise ArchiveError(f"refusing archive path {relpath!r}: it leads outside {root}")
+        return target
+
+    def write(self, relpaths: Sequence[str], text: str, url: str) -> str:
+        """Writes ``text`` at the first of ``relpaths`` that is free, and returns it.
+        A path holding another article (different ``from:``) is skipped; one holding
+        this ``url`` already is returned without writing."""
+        data = text.encode("utf-8")
+        for relpath in relpaths:
+            target = self._target(relpath)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._target(relpath)  # the folders exist now: check for symlinks again
+                if os.path.lexists(target):
+                    if target.is_file() and read_from_url(target) == url:
+                        return relpath
+                    continue
+                if self._write_new(target, data) or read_from_url(target) == url:
+                    return relpath
+            except OSError as exc:
+                raise _archive_error(exc, "writing", target) from exc
+        raise ArchiveError(
+            f"no free file name for {url}: {', '.join(relpaths)} hold other articles"
+        )
+
+    def _write_new(self, target: Path, data: bytes) -> bool:
+        """Writes ``data`` at ``target`` atomically; False if ``target`` exists."""
+        tmp, fd = _create_temp(target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            created = self._publish(tmp, target)
+            if created:
+                _fsync_dir(target.parent)
+            return created
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    @staticmethod
+    def _publish(tmp: Path, target: Path) -> bool:
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in _NO_LINK:
+                raise
+        else:
+            return True
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            return False
+        os.replace(tmp, target)
+        return True
+
+    def _walk(self) -> Iterator[os.DirEntry[str]]:
+        """Every file under ``root``, hidden folders skipped, hidden files included."""
+        stack = [str(self.root)]
+        while stack:
+            try:
+                with os.scandir(stack.pop()) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            if not entry.name.startswith("."):
+                                stack.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            yield entry
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise _archive_error(exc, "reading", self.root) from exc
+
+    def archived_paths(self) -> dict[str, str]:
+        """URL → relpath (``/``-separated) of every post (``*.md``, not hidden) by
+        its ``from:`` line; the first path found wins when two posts share a URL."""
+        found: dict[str, str] = {}
+        prefix = len(os.path.join(self.root, ""))
+        for entry in self._walk():
+            if entry.name.endswith(".md") and not entry.name.startswith("."):
+                try:
+                    url = read_from_url(entry.path)
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    raise _archive_error(exc, "reading", entry.path) from exc
+                if url and url not in found:
+                    found[url] = entry.path[prefix:].replace(os.sep, "/")
+        return found
+
+    def archived_urls(self) -> set[str]:
+        """The ``from:`` URL of every post in the archive."""
+        return set(self.archived_paths())
+
+    def remove_stale_temp_files(
+        self, *, max_age: float = STALE_TEMP_SECONDS, now: float | None = None
+    ) -> int:
+        """Deletes ``.tmp-*`` files older than ``max_age`` seconds (a crash's
+        leftovers); returns how many."""
+        cutoff = (time.time() if now is None else now) - max_age
+        removed = 0
+        for entry in self._walk():
+            if not entry.name.startswith(TEMP_PREFIX):
+                continue
+            try:
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise _archive_error(exc, "removing", entry.path) from exc
+        return removed

@@ -1,0 +1,120 @@
+"""What to do with a source's entries, and when to poll it next.
+
+Pure: takes the entries, what the state and the archive know, and ``now``;
+returns a decision. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from scraper.types import Entry
+
+MAX_BACKOFF = 6 * 3600.0  # seconds; a failing source is still tried four times a day
+JITTER_SPREAD = 0.1  # ± share of the delay, so sources polled together drift apart
+
+EntryStatus = Literal["seen", "done", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRecord:
+    """What the state remembers of one entry of one source."""
+
+    source: str
+    entry_id: str
+    url: str
+    status: EntryStatus  # "seen": first-seen time recorded, not archived yet
+    attempts: int  # failed tries so far
+    first_seen: datetime
+    path: str | None = None  # relpath written, when done
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The decision for one poll's entries; every entry lands in exactly one of
+    ``fetch``, ``known``, ``gave_up`` and ``deferred``."""
+
+    fetch: tuple[Entry, ...]  # to fetch now, in feed order
+    known: tuple[Entry, ...]  # archived already (includes the recovered ones)
+    gave_up: tuple[Entry, ...]  # failed ``max_attempts`` times
+    # archived (found by URL) but not marked done in the state: (entry, where), where
+    # is the relpath if ``archived_urls`` was a URL → relpath mapping, else the URL
+    recovered: tuple[tuple[Entry, str], ...]
+    deferred: tuple[Entry, ...] = ()  # new, but over ``max_new``: next poll
+
+
+def _archived_at(entry: Entry, archived: Container[str]) -> str | None:
+    """Where ``entry`` is archived: the relpath when ``archived`` maps URL → relpath,
+    else the URL found; None when it is not archived."""
+    urls = [entry.link]
+    # The old script wrote the feed's guid-as-link; a guid may be the URL we archived.
+    if entry.id != entry.link and entry.id.startswith(("http://", "https://")):
+        urls.append(entry.id)
+    for url in urls:
+        if url in archived:
+            return str(archived[url]) if isinstance(archived, Mapping) else url
+    return None
+
+
+def plan_entries(
+    entries: Sequence[Entry],
+    records: Mapping[str, EntryRecord],
+    archived_urls: Container[str],
+    *,
+    max_attempts: int,
+    max_new: int,
+) -> Plan:
+    """Sort a poll's entries (repeated ids counted once) into what to fetch, what is
+    archived already, and what to give up on. ``records`` is keyed by entry id;
+    ``archived_urls`` is a set of URLs or a mapping URL → relpath
+    (``Archive.archived_paths()``)."""
+    fetch: list[Entry] = []
+    known: list[Entry] = []
+    gave_up: list[Entry] = []
+    recovered: list[tuple[Entry, str]] = []
+    deferred: list[Entry] = []
+    seen_ids: set[str] = set()
+    for entry in entries:
+        if entry.id in seen_ids:
+            continue
+        seen_ids.add(entry.id)
+        record = records.get(entry.id)
+        if record is not None and record.status == "done":
+            known.append(entry)
+        elif (where := _archived_at(entry, archived_urls)) is not None:
+            known.append(entry)
+            recovered.append((entry, where))
+        elif record is not None and record.attempts >= max_attempts:
+            gave_up.append(entry)
+        elif len(fetch) < max_new:
+            fetch.append(entry)
+        else:
+            deferred.append(entry)
+    return Plan(tuple(fetch), tuple(known), tuple(gave_up), tuple(recovered), tuple(deferred))
+
+
+def next_poll(
+    now: datetime, interval: float, consecutive_failures: int, *, jitter: float
+) -> datetime:
+    """``interval`` doubled per consecutive failure, capped at 6 h (or ``interval``
+    if longer), then spread by ±10%: ``jitter`` in [0, 1) maps to [-10%, +10%)."""
+    if interval <= 0:
+        raise ValueError(f"interval must be positive, not {interval}")
+    if not 0 <= jitter < 1:
+        raise ValueError(f"jitter must be in [0, 1), not {jitter}")
+    cap = max(interval, MAX_BACKOFF)
+    failures = max(0, consecutive_failures)
+    # Past 2**64 the cap has long been reached; avoid float overflow.
+    delay = cap if failures >= 64 else min(interval * 2.0**failures, cap)
+    delay *= 1 + JITTER_SPREAD * (2 * jitter - 1)
+    return now + timedelta(seconds=delay)
+
+
+def article_date(published: datetime | None, fetched: datetime) -> datetime:
+    """The ``date:`` of a post: the publication time, unless that is later than when
+    we first saw the article (a feed's future date), or unknown."""
+    return fetched if published is None else min(published, fetched)

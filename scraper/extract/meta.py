@@ -1,0 +1,297 @@
+"""Page metadata: title, times, author, image, language, keywords, description.
+
+Order of trust: JSON-LD (an ``…Article`` / ``…Posting`` object), then Open Graph and
+other ``<meta>`` tags, then a ``<time datetime>`` in the page, then ``<title>`` and
+``<html lang>``. JSON-LD blocks are parsed one by one and leniently, since real pages
+put raw control characters and trailing commas in them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract.dates import parse_datetime
+from scraper.extract.media import absolute_url
+
+__all__ = ["PageMeta", "json_ld_objects", "page_metadata", "parse_datetime"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageMeta:
+    title: str | None = None
+    published: datetime | None = None  # timezone-aware
+    modified: datetime | None = None
+    author: str | None = None
+    image: str | None = None  # absolute URL
+    language: str | None = None
+    keywords: tuple[str, ...] = ()
+    description: str | None = None
+
+
+_META_KEYS: dict[str, tuple[str, ...]] = {
+    "title": ("og:title", "twitter:title", "dc.title", "headline", "sailthru.title"),
+    "published": (
+        "article:published_time", "og:article:published_time", "og:published_time",
+        "datepublished", "published_time", "article.published", "pubdate", "publishdate",
+        "publish-date", "publish_date", "date", "dc.date", "dc.date.issued", "dcterms.created",
+        "dcterms.issued", "sailthru.date", "parsely-pub-date", "article_date_original",
+        "originalpublicationdate", "og:regdate", "datecreated", "release_date",
+    ),
+    "modified": (
+        "article:modified_time", "og:updated_time", "datemodified", "dcterms.modified",
+        "last-modified", "lastmod",
+    ),
+    "author": (
+        "author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author",
+        "og:article:author", "twitter:creator",
+    ),
+    "image": ("og:image", "og:image:url", "og:image:secure_url", "twitter:image",
+              "twitter:image:src", "image", "thumbnailurl"),
+    "keywords": ("keywords", "news_keywords", "article:tag", "sailthru.tags", "parsely-tags"),
+    "description": ("og:description", "description", "twitter:description", "dc.description"),
+    "language": ("content-language", "dc.language", "og:locale", "language"),
+}  # fmt: skip
+
+_SPACE = re.compile(r"\s+")
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—»·]\s+|\s*\|\s*|_+|\s+::\s+")
+_KEYWORD_SPLIT = re.compile(r"[,，、;；]")
+_JSON_WRAPPING = re.compile(
+    r"^\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\s*\]\]>|\]\]>)\s*$"
+)
+
+
+def page_metadata(tree: LexborHTMLParser, url: str, *, default_tz: tzinfo = UTC) -> PageMeta:
+    """Everything the page says about its article, each field from its most
+    trustworthy source."""
+    ld = _ld_article(json_ld_objects(tree))
+    metas = _meta_tags(tree)
+
+    def meta(field: str) -> str | None:
+        for key in _META_KEYS[field]:
+            for value in metas.get(key, ()):
+                if field == "author" and (value.startswith(("http:", "https:", "@", "/"))):
+                    continue
+                if value:
+                    return value
+        return None
+
+    title = _text(ld.get("headline") or ld.get("name")) or meta("title") or _title_tag(tree)
+    published = _first_date(
+        (_text(ld.get("datePublished")), _text(ld.get("dateCreated")), meta("published"),
+         _time_element(tree)),
+        default_tz,
+    )  # fmt: skip
+    modified = _first_date((_text(ld.get("dateModified")), meta("modified")), default_tz)
+    author = _names(ld.get("author")) or meta("author")
+    image = _image(ld.get("image")) or _image(ld.get("thumbnailUrl")) or meta("image")
+    keywords = _keywords(ld.get("keywords"))
+    if not keywords:
+        for key in _META_KEYS["keywords"]:
+            keywords = _keywords(metas.get(key))
+            if keywords:
+                break
+    language = _language(ld.get("inLanguage")) or _html_lang(tree) or meta("language")
+    if language:
+        language = language.replace("_", "-")
+    return PageMeta(
+        title=title,
+        published=published,
+        modified=modified,
+        author=author,
+        image=absolute_url(image, url) if image else None,
+        language=language,
+        keywords=keywords,
+        description=_text(ld.get("description")) or meta("description"),
+    )
+
+
+def json_ld_objects(tree: LexborHTMLParser) -> list[dict[str, Any]]:
+    """Every JSON-LD object of the page, ``@graph`` members flattened, in page order.
+    Each ``<script>`` is parsed on its own; one that cannot be read is skipped."""
+    objects: list[dict[str, Any]] = []
+    for script in tree.css("script"):
+        kind = (script.attributes.get("type") or "").lower()
+        if "ld+json" not in kind:
+            continue
+        for data in _lenient_json(script.text() or ""):
+            _flatten(data, objects, 0)
+    return objects
+
+
+def _lenient_json(text: str) -> list[Any]:
+    text = _JSON_WRAPPING.sub("", text.strip()).strip()
+    if not text:
+        return []
+    for attempt in (text, _TRAILING_COMMA.sub(r"\1", text)):
+        try:
+            return [json.loads(attempt, strict=False)]
+        except ValueError:
+            pass
+        values = _concatenated(attempt)
+        if values:
+            return values
+    return []
+
+
+def _concatenated(text: str) -> list[Any]:
+    """Several JSON values one after another (``{…}{…}`` or ``{…};``)."""
+    decoder = json.JSONDecoder(strict=False)
+    values, pos = [], 0
+    while pos < len(text):
+        while pos < len(text) and text[pos] in " \t\r\n;,":
+            pos += 1
+        if pos >= len(text):
+            break
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            return values
+        values.append(value)
+    return values
+
+
+def _flatten(data: Any, out: list[dict[str, Any]], depth: int) -> None:
+    if depth > 5:
+        return
+    if isinstance(data, list):
+        for item in data:
+            _flatten(item, out, depth + 1)
+    elif isinstance(data, dict):
+        graph = data.get("@graph")
+        if "@type" in data or not graph:
+            out.append(data)
+        if graph:
+            _flatten(graph, out, depth + 1)
+
+
+def _types(obj: dict[str, Any]) -> list[str]:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return [k.rsplit(":", 1)[-1].rsplit("/", 1)[-1] for k in kinds if isinstance(k, str)]
+
+
+def is_article(obj: dict[str, Any]) -> bool:
+    return any(k.endswith(("Article", "Posting")) for k in _types(obj))
+
+
+def _ld_article(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    candidates = []
+    for obj in objects:
+        candidates.append(obj)
+        main = obj.get("mainEntity")
+        if isinstance(main, dict):
+            candidates.append(main)
+    for obj in candidates:
+        if is_article(obj):
+            return obj
+    for obj in candidates:
+        if "headline" in obj:
+            return obj
+    return {}
+
+
+def _meta_tags(tree: LexborHTMLParser) -> dict[str, list[str]]:
+    metas: dict[str, list[str]] = {}
+    for node in tree.css("meta"):
+        attrs = node.attributes
+        content = attrs.get("content")
+        if content is None:
+            continue
+        content = _clean(content)
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = attrs.get(attr)
+            if key:
+                metas.setdefault(key.strip().lower(), []).append(content)
+    return metas
+
+
+def _clean(value: str) -> str:
+    return _SPACE.sub(" ", html.unescape(value)).strip()
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return _clean(value) or None
+
+
+def _names(value: Any) -> str | None:
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        name = _text(item.get("name")) if isinstance(item, dict) else _text(item)
+        if name and not name.startswith(("http:", "https:")) and name not in names:
+            names.append(name)
+    return ", ".join(names) or None
+
+
+def _image(value: Any) -> str | None:
+    if isinstance(value, list):
+        return next((found for item in value if (found := _image(item))), None)
+    if isinstance(value, dict):
+        return _text(value.get("url")) or _text(value.get("contentUrl"))
+    return _text(value)
+
+
+def _language(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return _text(value.get("alternateName")) or _text(value.get("name"))
+    return _text(value)
+
+
+def _keywords(value: Any) -> tuple[str, ...]:
+    raw = value if isinstance(value, list) else [value]
+    words: list[str] = []
+    for item in raw:
+        if not isinstance(item, str):
+            continue
+        for part in _KEYWORD_SPLIT.split(item):
+            word = _clean(part)
+            if word and word not in words:
+                words.append(word)
+    return tuple(words)
+
+
+def _first_date(values: tuple[str | None, ...], default_tz: tzinfo) -> datetime | None:
+    for value in values:
+        if value:
+            parsed = parse_datetime(value, default_tz)
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def _time_element(tree: LexborHTMLParser) -> str | None:
+    for selector in ("time[itemprop=datePublished]", "time[pubdate]", "time[datetime]"):
+        node = tree.css_first(selector)
+        if node is not None:
+            value = node.attributes.get("datetime") or node.text()
+            if value and value.strip():
+                return value
+    return None
+
+
+def _title_tag(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first("title")
+    if node is None:
+        return None
+    title = _clean(node.text())
+    parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if p.strip()]
+    return max(parts, key=len) if parts else title or None
+
+
+def _html_lang(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first("html")
+    return _text(node.attributes.get("lang")) if node is not None else None

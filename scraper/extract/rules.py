@@ -1,0 +1,316 @@
+"""Site rules as data: one YAML file per site, checked when loaded, applied to a page.
+
+A rule says where a site keeps its article (body selectors, JSON in a script),
+what to cut from it, where its title and time are, and which hosts it covers.
+Applying one to a page is ``apply.py``'s work (``apply_rule`` is re-exported here).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    field_validator,
+)
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from scraper.errors import ConfigError
+from scraper.extract.hydrate import parse_path
+
+__all__ = [
+    "HydrationSource",
+    "LeadImages",
+    "ListingLink",
+    "Rule",
+    "RuleSet",
+    "RuleTest",
+    "UrlRewrite",
+    "apply_rule",
+    "clean_with_rule",
+    "listing_links",
+    "listing_selector",
+    "load_rules",
+    "parse_rule",
+    "rule_zone",
+]
+
+_Strict = ConfigDict(extra="forbid", frozen=True)
+_PROBE = LexborHTMLParser("<p></p>")
+_SPACE = re.compile(r"\s+")
+
+
+def _tuple(value: object) -> object:
+    return (value,) if isinstance(value, str) else value
+
+
+def _css(value: str) -> str:
+    try:
+        _PROBE.css(value)
+    except SelectolaxError:
+        raise ValueError(f"invalid CSS selector {value!r}") from None
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    return value
+
+
+def _source(value: str) -> str:
+    if value in ("ld+json", "hydration", "meta", "title"):
+        return value
+    if value.startswith("css:") and value[4:].strip():
+        _css(value[4:].strip())
+        return value
+    raise ValueError(f"unknown source {value!r} (use ld+json, hydration, meta, title or css:SEL)")
+
+
+Css = Annotated[str, AfterValidator(_css)]
+Regex = Annotated[str, AfterValidator(_regex)]
+Sources = Annotated[tuple[Annotated[str, AfterValidator(_source)], ...], BeforeValidator(_tuple)]
+Selectors = Annotated[tuple[Css, ...], BeforeValidator(_tuple)]
+Regexes = Annotated[tuple[Regex, ...], BeforeValidator(_tuple)]
+
+
+class HydrationSource(BaseModel):
+    """JSON a page embeds in a ``<script>``: found after ``after`` (a regex), as a
+    plain JSON value or a JS string literal that holds JSON (``json-string``).
+    ``path`` leads to the article; the field names are paths inside it."""
+
+    model_config = _Strict
+
+    after: Regex
+    encoding: Literal["json", "json-string"] = "json"
+    path: str = ""
+    title: str | None = None
+    published: str | None = None  # unix seconds, milliseconds or a date string
+    body: str | None = None  # HTML
+    tags: str | None = None  # list of strings or of {name: …}
+    images: str | None = None  # list of {url, caption}: lead figures
+    image_url: str = "url"
+    image_caption: str = "caption"
+
+    @field_validator(
+        "path", "title", "published", "body", "tags", "images", "image_url", "image_caption"
+    )
+    @classmethod
+    def _path(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_path(v)
+        return v
+
+
+class UrlRewrite(BaseModel):
+    """``re.sub(pattern, replacement, url)`` on every image URL of the body."""
+
+    model_config = _Strict
+
+    pattern: Regex
+    replacement: str
+
+
+class LeadImages(BaseModel):
+    """Images shown above the body (a banner): each ``items`` match becomes a
+    ``<figure>`` from its first image and its ``caption`` text."""
+
+    model_config = _Strict
+
+    items: Css
+    caption: Css | None = None
+
+
+class RuleTest(BaseModel):
+    """A page kept for checking the rule (``file`` is relative to a tests folder)."""
+
+    model_config = _Strict
+
+    file: str
+    url: str
+    title: str | None = None
+    published: datetime | None = None
+    must_contain: tuple[str, ...] = ()
+    must_not_contain: tuple[str, ...] = ()
+
+
+class Rule(BaseModel):
+    model_config = _Strict
+
+    name: str
+    hosts: Annotated[tuple[str, ...], BeforeValidator(_tuple)]
+    timezone: str = "UTC"  # for times the site gives without a zone
+    listing_links: Selectors = ()  # first that matches a link wins
+    listing_title: Css | None = None  # inside a link, after its title attribute
+    body: Selectors  # first that matches with text wins
+    strip: Selectors = ()
+    title: Sources = ()
+    published: Sources = ()
+    title_suffixes: Annotated[tuple[str, ...], BeforeValidator(_tuple)] = ()
+    hydration: tuple[HydrationSource, ...] = ()
+    lead_images: tuple[LeadImages, ...] = ()  # first that yields an image wins
+    image_host_rewrites: tuple[UrlRewrite, ...] = ()
+    drop_paragraphs_matching: Regexes = ()  # blocks whose text matches are dropped
+    drop_link_lists_after: Regexes = ()  # … and with them the link-only blocks after them
+    tests: tuple[RuleTest, ...] = ()
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        hosts = tuple(h.strip().lower().removeprefix("*.").strip(".") for h in v)
+        if not hosts or not all(hosts):
+            raise ValueError("list at least one host name, e.g. example.com")
+        return hosts
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (use e.g. UTC or Asia/Singapore)") from None
+        return v
+
+    def matches_host(self, host: str) -> int:
+        """Length of the longest of our hosts that ``host`` is or ends with; 0: none."""
+        host = host.lower().rstrip(".")
+        return max((len(h) for h in self.hosts if host == h or host.endswith("." + h)), default=0)
+
+
+class RuleSet:
+    """Rules by name; the most specific host match wins, a later rule on ties."""
+
+    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+        self._rules = {rule.name: rule for rule in rules}
+
+    def for_url(self, url: str) -> Rule | None:
+        host = urlsplit(url).hostname or ""
+        best, score = None, 0
+        for rule in self._rules.values():
+            if (s := rule.matches_host(host)) and s >= score:
+                best, score = rule, s
+        return best
+
+    def by_name(self, name: str) -> Rule | None:
+        return self._rules.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+
+
+def parse_rule(text: str, origin: str) -> Rule:
+    """One rule from YAML text; ConfigError names ``origin`` and the key."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: a rule must be a mapping of keys to values")
+    try:
+        return Rule.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{origin}: {_loc(err['loc']) or 'rule'}: {msg}")
+        raise ConfigError(problems) from None
+
+
+def load_rules(extra_dir: Path | None = None) -> RuleSet:
+    """The shipped rules, then ``extra_dir/*.yaml``; a rule of the same name replaces."""
+    shipped = importlib.resources.files("scraper.extract").joinpath("rules")
+    files = sorted(
+        (f for f in shipped.iterdir() if f.name.endswith((".yaml", ".yml"))), key=lambda f: f.name
+    )
+    rules = [parse_rule(f.read_text(encoding="utf-8"), f"rules/{f.name}") for f in files]
+    if extra_dir is not None:
+        if not extra_dir.is_dir():
+            raise ConfigError(f"{extra_dir}: no such rules folder")
+        seen: dict[str, Path] = {}
+        for path in sorted([*extra_dir.glob("*.yaml"), *extra_dir.glob("*.yml")]):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{path}: cannot read: {exc}") from None
+            rule = parse_rule(text, str(path))
+            if rule.name in seen:
+                raise ConfigError(f"{path}: name: rule {rule.name!r} is also in {seen[rule.name]}")
+            seen[rule.name] = path
+            rules = [r for r in rules if r.name != rule.name] + [rule]
+    return RuleSet(rules)
+
+
+# -- listing pages -----------------------------------------------------------
+
+
+class ListingLink(BaseModel):
+    model_config = _Strict
+
+    url: str
+    title: str | None = None
+
+
+def listing_selector(rule: Rule, html: str | LexborHTMLParser) -> str | None:
+    """The first of the rule's listing selectors that matches a link on the page."""
+    tree = LexborHTMLParser(html) if isinstance(html, str) else html
+    for selector in rule.listing_links:
+        if any(n.attributes.get("href") for n in tree.css(selector)):
+            return selector
+    return None
+
+
+def listing_links(rule: Rule, html: str, base_url: str) -> list[ListingLink]:
+    """Article links (absolute, fragment dropped, in page order, once each) from a
+    listing page; off-site links (promotions) are skipped."""
+    tree = LexborHTMLParser(html)
+    selector = listing_selector(rule, tree)
+    if selector is None:
+        return []
+    links: dict[str, ListingLink] = {}
+    for node in tree.css(selector):
+        href = (node.attributes.get("href") or "").strip()
+        url = urljoin(base_url, href).split("#", 1)[0]
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not rule.matches_host(parts.hostname or ""):
+            continue
+        if url not in links:
+            links[url] = ListingLink(url=url, title=_link_title(rule, node))
+    return list(links.values())
+
+
+def _link_title(rule: Rule, node: LexborNode) -> str | None:
+    """The link's title attribute, else the text of ``listing_title`` in it, else its text."""
+    found = node.css_first(rule.listing_title) if rule.listing_title else None
+    for value in (
+        node.attributes.get("title") or "",
+        found.text(separator=" ") if found is not None else "",
+        node.text(separator=" "),
+    ):
+        if value := _SPACE.sub(" ", value).strip():
+            return value
+    return None
+
+
+# Applying needs the models above; it imports them only for typing, so no cycle.
+from scraper.extract.apply import apply_rule, clean_with_rule, rule_zone  # noqa: E402

@@ -1,0 +1,365 @@
+"""The one HTTP client: limits, retries, conditional GET, size cap, charset, address guard.
+
+``Fetcher.get`` answers ``Fetched`` (2xx, body decoded) or ``NotModified`` (304)
+and raises ``FetchError`` for everything else; no httpx exception gets out.
+Redirects are followed here, hop by hop, so that the address guard
+(``netguard``) sees every host. Bodies are inflated here too, so that the size
+cap counts inflated bytes (a gzip bomb stops at the cap) and a truncated gzip
+stream is noticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import ssl
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from types import TracebackType
+
+import httpx
+
+from scraper import netguard
+from scraper.charset import decode_body
+from scraper.config import HttpSettings
+from scraper.errors import FetchError
+from scraper.types import Fetched, NotModified, Validators
+
+__all__ = ["Fetcher", "decode_body"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({400, 404, 405, 410, 414, 451, 501})
+_BACKOFF_BASE = 1.0  # the first retry waits up to this long (full jitter), doubling after
+_BACKOFF_MAX = 60.0
+_Headers = dict[bytes, bytes]  # bytes: a validator may hold non-ASCII
+_TIMED_OUT = {
+    httpx.ConnectTimeout: "connecting",
+    httpx.WriteTimeout: "sending the request",
+    httpx.PoolTimeout: "waiting for a free connection",
+}
+
+
+class Fetcher:
+    """Fetches URLs for the whole scraper through one shared connection pool."""
+
+    def __init__(
+        self,
+        http: HttpSettings,
+        *,
+        allow_private_networks: bool = False,
+        proxy: str | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._settings = http
+        self._sleep = sleep
+        self._guard = not allow_private_networks
+        self._all_hosts = asyncio.Semaphore(http.max_connections)
+        self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
+        limits = httpx.Limits(
+            max_connections=http.max_connections, max_keepalive_connections=http.max_connections
+        )
+        direct, mounts = netguard.transports(
+            guard=self._guard, proxy=proxy, ca_bundle=http.ca_bundle, limits=limits
+        )
+        self._proxied = any(mounts.values())
+        self._client = httpx.AsyncClient(
+            transport=direct,
+            mounts=mounts,
+            headers={"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=httpx.Timeout(http.timeout),
+            follow_redirects=False,
+            trust_env=False,  # proxies are in ``mounts`` already; and no ~/.netrc passwords
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self, url: str, *, validators: Validators | None = None, accept: str | None = None
+    ) -> Fetched | NotModified:
+        """GET ``url``: follow redirects, retry what is worth retrying, decode the body."""
+        sent = validators or Validators()
+        headers: _Headers = {}
+        if sent.etag:
+            headers[b"If-None-Match"] = sent.etag.encode()
+        if sent.last_modified:
+            headers[b"If-Modified-Since"] = sent.last_modified.encode()
+        if accept:
+            headers[b"Accept"] = accept.encode()
+        cap = self._settings.retry_after_cap
+        attempt = 0
+        while True:
+            try:
+                return await self._follow(url, headers, sent)
+            except _Failure as failure:
+                wait = failure.retry_after
+                if failure.retryable and wait is not None and wait > cap:
+                    note = f"; asked to wait {wait:.0f}s, over the {cap:.0f}s cap"
+                    raise failure.error(url, note) from None
+                if not failure.retryable or attempt >= self._settings.retries:
+                    raise failure.error(url) from None
+                attempt += 1
+                if wait is None:
+                    wait = random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (attempt - 1)))
+                await self._sleep(wait)  # holding no slot, so other requests go on
+
+    async def _follow(self, url: str, headers: _Headers, sent: Validators) -> Fetched | NotModified:
+        started = time.monotonic()
+        chain = [url]
+        while True:
+            answer = await self._hop(_checked_url(chain[-1]), headers, sent, started, len(chain))
+            if not isinstance(answer, httpx.URL):
+                return answer
+            chain.append(str(answer))
+            if len(chain) > self._settings.max_redirects + 1:
+                # Not on the first repeat: some sites set a cookie and redirect to the same URL.
+                if len(set(chain)) < len(chain):
+                    raise _Failure(f"redirect loop ({chain[-2]} → {chain[-1]})", False)
+                limit = self._settings.max_redirects
+                raise _Failure(f"too many redirects (more than {limit})", False)
+
+    async def _hop(
+        self, url: httpx.URL, headers: _Headers, sent: Validators, started: float, hop: int
+    ) -> Fetched | NotModified | httpx.URL:
+        """One request: the answer, or where a redirect points."""
+        phase = "waiting for the response"
+        async with self._host_slot(url.host):
+            try:
+                if self._guard:
+                    await self._vet_before_request(url)
+                async with self._all_hosts, self._client.stream("GET", url, headers=headers) as r:
+                    phase = "reading the body"
+                    return await self._answer(r, sent, started)
+            except (httpx.HTTPError, httpx.InvalidURL, netguard.GuardError) as exc:
+                failure = _failure_for_exception(exc, phase, self._settings.timeout, url.host)
+                if hop > 1 and isinstance(exc, netguard.BlockedAddress):
+                    failure.reason += f" (redirected to {url})"
+                raise failure from None
+
+    async def _vet_before_request(self, url: httpx.URL) -> None:
+        """IP literals always; host names too when a proxy may connect for us (the
+        guarded backend can't see the target then). A name we can't resolve is
+        left to the proxy: it may know names we don't."""
+        if netguard.ip_literal(url.host) is None and not self._proxied:
+            return
+        try:
+            async with asyncio.timeout(self._settings.timeout):
+                await netguard.vet_host(url.host, url.port or 0)
+        except (netguard.HostNotFound, TimeoutError):
+            pass
+
+    @asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        """At most ``max_per_host`` requests to ``host`` at once, started ``host_delay`` apart."""
+        semaphore = self._per_host.setdefault(host, asyncio.Semaphore(self._settings.max_per_host))
+        async with semaphore:
+            if delay := self._settings.host_delay:
+                now = asyncio.get_running_loop().time()
+                start = max(now, self._next_start.get(host, now))
+                self._next_start[host] = start + delay
+                if start > now:
+                    await self._sleep(start - now)
+            yield
+
+    async def _answer(
+        self, response: httpx.Response, sent: Validators, started: float
+    ) -> Fetched | NotModified | httpx.URL:
+        status = response.status_code
+        if status in _REDIRECTS:
+            if not (location := response.headers.get("location")):
+                raise _Failure(f"HTTP {status} redirect without a Location", False)
+            return response.url.join(location)
+        if status == 304:
+            got = _validators(response.headers)
+            etag, modified = got.etag or sent.etag, got.last_modified or sent.last_modified
+            return NotModified(str(response.url), Validators(etag, modified))
+        if not 200 <= status < 300:
+            raise _failure_for_status(response)
+        content = await self._read_body(response)
+        text, encoding = decode_body(content, response.headers.get("content-type"))
+        return Fetched(
+            url=str(response.url),
+            status=status,
+            content_type=response.headers.get("content-type", "").split(";")[0].strip().lower(),
+            content=content,
+            text=text,
+            encoding=encoding,
+            validators=_validators(response.headers),
+            elapsed=time.monotonic() - started,
+        )
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The inflated body, refused as soon as it grows past ``max_body``."""
+        cap = self._settings.max_body
+        too_big = _Failure(f"body larger than {_size(cap)} cap", False, permanent=True)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise too_big
+        inflater = _Inflater(response.headers.get("content-encoding", ""))
+        body = bytearray()
+        async for chunk in response.aiter_raw():
+            body += inflater.inflate(chunk, room=cap - len(body))
+            if len(body) > cap:
+                raise too_big
+        inflater.finish()
+        return bytes(body)
+
+
+@dataclass(eq=False)
+class _Failure(Exception):
+    """A failed attempt on its way to becoming a FetchError: says whether to try again."""
+
+    reason: str
+    retryable: bool
+    status: int | None = None
+    retry_after: float | None = None
+    permanent: bool = False
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def error(self, url: str, note: str = "") -> FetchError:
+        return FetchError(
+            url,
+            self.reason + note,
+            status=self.status,
+            retry_after=self.retry_after,
+            permanent=self.permanent,
+        )
+
+
+def _failure_for_status(response: httpx.Response) -> _Failure:
+    status = response.status_code
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = response.reason_phrase
+    reason = f"HTTP {status} {phrase}".rstrip()
+    if response.headers.get("cf-mitigated") == "challenge":
+        reason += " (Cloudflare challenge page)"
+    return _Failure(
+        reason,
+        status in (408, 429) or status >= 500,
+        status=status,
+        retry_after=_retry_after(response.headers),
+        permanent=status in _PERMANENT,
+    )
+
+
+def _failure_for_exception(exc: Exception, phase: str, timeout: float, host: str) -> _Failure:
+    """The one place where transport trouble becomes a reason a user understands."""
+    if isinstance(exc, netguard.BlockedAddress):
+        return _Failure(str(exc), False, permanent=True)
+    if isinstance(exc, netguard.HostNotFound):
+        return _Failure(str(exc), False)
+    if isinstance(exc, httpx.TimeoutException):  # a ReadTimeout is in ``phase``
+        return _Failure(f"timed out after {timeout:g}s {_TIMED_OUT.get(type(exc), phase)}", True)
+    if isinstance(exc, httpx.ConnectError):
+        return _connect_failure(exc, host)
+    if isinstance(exc, httpx.RemoteProtocolError) and phase == "reading the body":
+        return _Failure("the server closed the connection before the body was complete", True)
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return _Failure(f"the server sent a malformed response ({exc})", True)
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return _Failure(f"connection lost {phase} ({str(exc) or type(exc).__name__})", True)
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return _Failure("not a supported URL scheme", False, permanent=True)
+    if isinstance(exc, httpx.InvalidURL | httpx.LocalProtocolError):
+        return _Failure(f"not a valid request: {exc}", False, permanent=True)
+    return _Failure(f"request failed: {str(exc) or type(exc).__name__}", True)
+
+
+def _connect_failure(exc: httpx.ConnectError, host: str) -> _Failure:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return _Failure("connection refused", True)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return _Failure(f"TLS certificate not accepted: {cause.verify_message}", False)
+        if isinstance(cause, ssl.SSLError):
+            return _Failure(f"TLS handshake failed: {cause.reason or cause}", False)
+        if isinstance(cause, socket.gaierror):
+            return _Failure(f"could not resolve host {host}", False)
+        cause = cause.__cause__ or cause.__context__
+    return _Failure(f"could not connect: {exc}", True)
+
+
+class _Inflater:
+    """Undoes a gzip or deflate Content-Encoding, never inflating more than asked for."""
+
+    def __init__(self, content_encoding: str) -> None:
+        self.encoding = content_encoding.strip().lower()
+        self._zlib: zlib._Decompress | None = None
+        if self.encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif self.encoding not in ("", "identity", "deflate"):
+            raise _Failure(f"unsupported Content-Encoding: {self.encoding}", False)
+
+    def inflate(self, data: bytes, room: int) -> bytes:
+        """Up to ``room + 1`` bytes: one more than ``room`` tells the caller it's too big."""
+        if self.encoding in ("", "identity"):
+            return data
+        if self._zlib is None:  # deflate: zlib-wrapped says the RFC, raw say some servers
+            wrapped = len(data) > 1 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        try:
+            return self._zlib.decompress(self._zlib.unconsumed_tail + data, max(room, 0) + 1)
+        except zlib.error as exc:
+            raise _Failure(f"body is not valid {self.encoding} data ({exc})", False) from None
+
+    def finish(self) -> None:
+        if self._zlib is not None and not self._zlib.eof:
+            raise _Failure(f"{self.encoding} body is truncated", False)
+
+
+def _checked_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise _Failure(f"not a valid URL: {exc}", False, permanent=True) from None
+    if parsed.scheme not in ("http", "https"):
+        raise _Failure(f"not a supported URL scheme: {url[:40]}", False, permanent=True)
+    if not parsed.host:
+        raise _Failure("not a valid URL: no host", False, permanent=True)
+    return parsed
+
+
+def _validators(headers: httpx.Headers) -> Validators:
+    return Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Retry-After in seconds: a number, or an HTTP date taken against the server's
+    own Date header when it sent one (so a skewed clock doesn't matter)."""
+    value = headers.get("retry-after", "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        until = parsedate_to_datetime(value)
+        now = parsedate_to_datetime(headers["date"]) if "date" in headers else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    seconds = until.timestamp() - (now.timestamp() if now else time.time())
+    return max(0.0, seconds)
+
+
+def _size(n: int) -> str:
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= factor:
+            return f"{n / factor:g} {unit}"
+    return f"{n} bytes"

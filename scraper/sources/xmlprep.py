@@ -1,0 +1,193 @@
+"""Feed bytes made safe and predictable before any XML parser sees them.
+
+Two jobs:
+
+* Encoding. The text is decoded here and handed on as UTF-8 with a matching
+  declaration. GB2312 and GBK are read as GB18030 (their superset: GBK feeds
+  often declare gb2312 and use characters outside it), Big5 as Big5-HKSCS and
+  Latin-1 as Windows-1252, as browsers do. A few broken byte sequences in
+  otherwise good text are replaced rather than letting feedparser re-read the
+  whole feed as Windows-1252 (which turns Chinese into mojibake).
+* Entities. A DOCTYPE that declares entities is removed. feedparser 6 already
+  turns off external entities in its SAX parser and drops most declarations, but
+  its filter is line-based: a one-line internal subset reaches expat, and a
+  one-line "billion laughs" costs seconds and tens of MB before expat's own
+  amplification guard (expat ≥ 2.4 only) stops it. Real feeds do not need
+  entity declarations, so they go, and the removal is reported as a problem.
+
+Removed text is replaced by as many newlines as it held, so line numbers in
+the parser's error messages still point into the original document.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_UNMARKED = (
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+)
+# Labels seen on Chinese sites that Python's codec registry does not know.
+_ALIASES = {
+    "x-gbk": "gbk",
+    "gb_2312-80": "gb2312",
+    "gb_2312": "gb2312",
+    "x-gb2312": "gb2312",
+    "csgb2312": "gb2312",
+    "x-euc-cn": "gb2312",
+    "windows-936": "gbk",
+    "x-big5": "big5",
+}
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "big5": "big5hkscs",
+    "iso8859-1": "cp1252",
+    "ascii": "cp1252",
+}
+_UNSUITABLE = frozenset(("utf-7", "unicode-escape", "raw-unicode-escape", "punycode", "idna"))
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_XML_DECL = re.compile(r"^<\?xml[^>]*>")
+_UTF8_DECL = '<?xml version="1.0" encoding="utf-8"?>'
+_DOCTYPE_MARK = re.compile(r"""[\[\]>"']|<!--""")
+_ENTITY_DECL = re.compile(r"<!ENTITY", re.I)
+# Accept a damaged text if it is mostly good: at least this many good
+# non-ASCII characters for each replaced sequence.
+_GOOD_PER_BAD = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedXml:
+    data: bytes
+    problems: tuple[str, ...] = ()
+
+
+def prepare_xml(content: bytes) -> PreparedXml:
+    """UTF-8 bytes with a UTF-8 declaration and no entity declarations."""
+    problems: list[str] = []
+    text = _strip_entity_doctypes(_utf8_declaration(_decode(content, problems)), problems)
+    return PreparedXml(text.encode("utf-8"), tuple(problems))
+
+
+def _decode(content: bytes, problems: list[str]) -> str:
+    for bom, codec in _BOMS:
+        if content.startswith(bom):
+            return _decode_as(content[len(bom) :], codec, codec, problems)
+    for prefix, codec in _UNMARKED:
+        if content.startswith(prefix):
+            return _decode_as(content, codec, codec, problems)
+    m = _DECLARED.match(content[:1024])
+    declared = m.group(1).decode("ascii").lower() if m else "utf-8"
+    known = _codec(declared)
+    if known is None:
+        problems.append(f"unknown encoding {declared}, read as utf-8")
+    codec = known or "utf-8"
+    return _decode_as(content, _SUPERSETS.get(codec, codec), declared, problems)
+
+
+def _codec(label: str) -> str | None:
+    """Python's name for an encoding label; None for unknown or unsuitable ones."""
+    try:
+        info = codecs.lookup(_ALIASES.get(label, label))
+    except LookupError:
+        return None
+    # bytes.decode refuses transforms (hex, rot13); escapes and utf-7 are not feeds.
+    if not getattr(info, "_is_text_encoding", True) or info.name in _UNSUITABLE:
+        return None
+    return info.name
+
+
+def _decode_as(data: bytes, codec: str, declared: str, problems: list[str]) -> str:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        pass
+    text = data.decode(codec, "replace")
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad
+    if good >= _GOOD_PER_BAD * bad:
+        problems.append(f"{bad} invalid byte sequence(s) for {codec} replaced")
+        return text
+    for other in ("utf-8", "cp1252"):
+        if other == codec:
+            continue
+        try:
+            text = data.decode(other)
+        except UnicodeDecodeError:
+            continue
+        problems.append(f"declared as {declared} but read as {other}")
+        return text
+    problems.append(f"{bad} invalid byte sequence(s) for {codec} replaced")
+    return text
+
+
+def _utf8_declaration(text: str) -> str:
+    """``text`` starting with a UTF-8 declaration, on the lines the old one held."""
+    body = text.lstrip("\ufeff \t\r\n")
+    skipped = text[: len(text) - len(body)]
+    m = _XML_DECL.match(body)
+    if m:
+        skipped += m.group(0)
+        body = body[m.end() :]
+    return _UTF8_DECL + "\n" * skipped.count("\n") + body
+
+
+def _strip_entity_doctypes(text: str, problems: list[str]) -> str:
+    """Walks the prolog (comments, processing instructions, DOCTYPEs) up to the root."""
+    pos = 0
+    while (lt := text.find("<", pos)) >= 0:
+        if text.startswith("<!--", lt):
+            pos = _after(text, "-->", lt + 4)
+        elif text.startswith("<?", lt):
+            pos = _after(text, "?>", lt + 2)
+        elif text[lt : lt + 9].upper() == "<!DOCTYPE":
+            end = _doctype_end(text, lt + 9)
+            declaration = text[lt:end]
+            if _ENTITY_DECL.search(declaration):
+                text = text[:lt] + "\n" * declaration.count("\n") + text[end:]
+                problems.append("removed a DOCTYPE that declares entities (not expanded)")
+                pos = lt
+            else:
+                pos = end
+        else:
+            break  # the root element (or junk the parser will report)
+        if pos < 0:
+            break
+    return text
+
+
+def _after(text: str, mark: str, start: int) -> int:
+    found = text.find(mark, start)
+    return found + len(mark) if found >= 0 else -1
+
+
+def _doctype_end(text: str, start: int) -> int:
+    """Index just past the ``>`` closing a DOCTYPE, skipping its internal subset."""
+    depth = 0
+    pos = start
+    while m := _DOCTYPE_MARK.search(text, pos):
+        mark = m.group(0)
+        if mark in ('"', "'", "<!--"):
+            pos = _after(text, "-->" if mark == "<!--" else mark, m.end())
+            if pos < 0:
+                break
+            continue
+        pos = m.end()
+        if mark == "[":
+            depth += 1
+        elif mark == "]":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            return pos
+    return len(text)

@@ -1,0 +1,347 @@
+"""The state database (SQLite): entries seen per source, HTTP validators, and
+source health; and the lock that keeps two scrapes off the same state.
+
+Every method is its own short transaction, so a crash loses at most the call
+under way. Times are stored as ISO-8601 UTC text. sqlite3 errors become
+``StateError``; misuse (a closed database, bad arguments) still raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from scraper.decide import EntryRecord
+from scraper.errors import StateError
+from scraper.types import Validators
+
+__all__ = ["EntryRecord", "SourceHealth", "State", "acquire_lock"]
+
+BUSY_TIMEOUT_MS = 10_000
+_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+
+# Each step moves the schema from user_version N to N + 1; append, never edit.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE entries (
+        source TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('seen', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL,
+        path TEXT,
+        last_error TEXT,
+        updated TEXT NOT NULL,
+        PRIMARY KEY (source, entry_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX entries_done_url ON entries (url) WHERE status = 'done';
+    CREATE TABLE validators (
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        PRIMARY KEY (source, url)
+    ) WITHOUT ROWID;
+    CREATE TABLE sources (
+        source TEXT PRIMARY KEY,
+        last_success TEXT,
+        last_error TEXT,
+        last_error_at TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_poll TEXT
+    );
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    source: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_poll: datetime | None
+    articles: int  # entries archived
+
+
+def _text(dt: datetime) -> str:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"naive datetime {dt!r}: state times must carry a time zone")
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _is_usage_error(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.ProgrammingError | sqlite3.IntegrityError) or not isinstance(
+        exc, sqlite3.DatabaseError
+    )
+
+
+class State:
+    """One connection to the state database at ``path`` (created if missing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(f"cannot create the state folder {path.parent}: {exc}") from exc
+        with self._errors():
+            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            with self._errors():
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._db.execute("PRAGMA journal_mode = WAL").fetchone()
+                self._db.execute("PRAGMA synchronous = NORMAL")
+                self._migrate()
+        except BaseException:
+            self._db.close()
+            raise
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            if _is_usage_error(exc):
+                raise
+            message = str(exc)
+            if "not a database" in message or "malformed" in message:
+                raise StateError(
+                    f"{self.path} is not a usable state database ({message}); "
+                    "move it aside and the scraper starts a new one"
+                ) from exc
+            raise StateError(f"state database {self.path}: {message}") from exc
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(_MIGRATIONS):
+                raise StateError(
+                    f"{self.path} was written by a newer scraper (schema {version}); "
+                    "upgrade the scraper"
+                )
+            for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def journal_mode(self) -> str:
+        with self._errors():
+            return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    # -- HTTP validators ----------------------------------------------------
+
+    def validators(self, source: str, url: str) -> Validators:
+        with self._errors():
+            row = self._db.execute(
+                "SELECT etag, last_modified FROM validators WHERE source = ? AND url = ?",
+                (source, url),
+            ).fetchone()
+        return Validators() if row is None else Validators(etag=row[0], last_modified=row[1])
+
+    def save_validators(self, source: str, url: str, v: Validators) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO validators (source, url, etag, last_modified) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source, url) DO UPDATE"
+                " SET etag = excluded.etag, last_modified = excluded.last_modified",
+                (source, url, v.etag, v.last_modified),
+            )
+
+    # -- entries --------------------------------------------------------------
+
+    def entries(self, source: str, ids: Iterable[str]) -> dict[str, EntryRecord]:
+        """The records of those of ``ids`` the state knows, by entry id."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, EntryRecord] = {}
+        with self._errors():
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._db.execute(
+                    "SELECT source, entry_id, url, status, attempts, first_seen, path, last_error"
+                    f" FROM entries WHERE source = ? AND entry_id IN ({marks})",
+                    (source, *chunk),
+                )
+                for row in rows:
+                    found[row[1]] = EntryRecord(
+                        source=row[0],
+                        entry_id=row[1],
+                        url=row[2],
+                        status=row[3],
+                        attempts=row[4],
+                        first_seen=datetime.fromisoformat(row[5]),
+                        path=row[6],
+                        last_error=row[7],
+                    )
+        return found
+
+    def first_seen(self, source: str, entry_id: str, url: str, now: datetime) -> datetime:
+        """When the entry was first seen; records ``now`` (status "seen") if new."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO entries (source, entry_id, url, status, first_seen, updated)"
+                " VALUES (?, ?, ?, 'seen', ?, ?) ON CONFLICT (source, entry_id) DO NOTHING",
+                (source, entry_id, url, _text(now), _text(now)),
+            )
+            row = db.execute(
+                "SELECT first_seen FROM entries WHERE source = ? AND entry_id = ?",
+                (source, entry_id),
+            ).fetchone()
+        return datetime.fromisoformat(row[0])
+
+    def mark_done(
+        self, source: str, entry_id: str, url: str, path: str | None, now: datetime
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO entries (source, entry_id, url, status, first_seen, path, updated)"
+                " VALUES (?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (source, entry_id) DO UPDATE"
+                " SET status = 'done', url = excluded.url, path = excluded.path,"
+                " last_error = NULL, updated = excluded.updated",
+                (source, entry_id, url, _text(now), path, _text(now)),
+            )
+
+    def mark_failed(self, source: str, entry_id: str, url: str, reason: str, now: datetime) -> int:
+        """Counts a failed try (a done entry stays done); returns the tries so far."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO entries"
+                " (source, entry_id, url, status, attempts, first_seen, last_error, updated)"
+                " VALUES (?, ?, ?, 'failed', 1, ?, ?, ?) ON CONFLICT (source, entry_id) DO UPDATE"
+                " SET attempts = attempts + 1, last_error = excluded.last_error,"
+                " status = CASE status WHEN 'done' THEN 'done' ELSE 'failed' END,"
+                " url = excluded.url, updated = excluded.updated",
+                (source, entry_id, url, _text(now), reason, _text(now)),
+            )
+            row = db.execute(
+                "SELECT attempts FROM entries WHERE source = ? AND entry_id = ?",
+                (source, entry_id),
+            ).fetchone()
+        return int(row[0])
+
+    def url_done(self, url: str) -> bool:
+        """Whether any source has archived ``url``."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT 1 FROM entries WHERE url = ? AND status = 'done' LIMIT 1", (url,)
+            ).fetchone()
+        return row is not None
+
+    # -- source health --------------------------------------------------------
+
+    def record_success(self, source: str, now: datetime, next_poll: datetime) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO sources (source, last_success, consecutive_failures, next_poll)"
+                " VALUES (?, ?, 0, ?) ON CONFLICT (source) DO UPDATE"
+                " SET last_success = excluded.last_success, consecutive_failures = 0,"
+                " next_poll = excluded.next_poll",
+                (source, _text(now), _text(next_poll)),
+            )
+
+    def record_failure(self, source: str, reason: str, now: datetime, next_poll: datetime) -> int:
+        """Records a failed poll; returns the consecutive failures so far."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO sources"
+                " (source, last_error, last_error_at, consecutive_failures, next_poll)"
+                " VALUES (?, ?, ?, 1, ?) ON CONFLICT (source) DO UPDATE"
+                " SET last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
+                " consecutive_failures = consecutive_failures + 1, next_poll = excluded.next_poll",
+                (source, reason, _text(now), _text(next_poll)),
+            )
+            row = db.execute(
+                "SELECT consecutive_failures FROM sources WHERE source = ?", (source,)
+            ).fetchone()
+        return int(row[0])
+
+    def health(self, source: str) -> SourceHealth:
+        with self._errors():
+            row = self._db.execute(
+                "SELECT last_success, last_error, last_error_at, consecutive_failures, next_poll"
+                " FROM sources WHERE source = ?",
+                (source,),
+            ).fetchone()
+            articles = self._db.execute(
+                "SELECT count(*) FROM entries WHERE source = ? AND status = 'done'", (source,)
+            ).fetchone()[0]
+        if row is None:
+            return SourceHealth(source, None, None, None, 0, None, articles)
+        return SourceHealth(
+            source, _time(row[0]), row[1], _time(row[2]), row[3], _time(row[4]), articles
+        )
+
+    def all_health(self) -> list[SourceHealth]:
+        """Every source the state has heard of, by name."""
+        with self._errors():
+            names = self._db.execute(
+                "SELECT source FROM sources UNION SELECT DISTINCT source FROM entries ORDER BY 1"
+            ).fetchall()
+        return [self.health(name) for (name,) in names]
+
+
+@contextlib.contextmanager
+def acquire_lock(state_path: Path) -> Iterator[Path]:
+    """Hold ``<state_path>.lock`` for the duration; StateError at once if another
+    process holds it. The holder's pid is written into the file for that message."""
+    lock_path = state_path.with_name(state_path.name + ".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StateError(f"cannot open the lock file {lock_path}: {exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise StateError(
+                f"another scrape is already running on this state (pid {holder}): {lock_path}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield lock_path
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)

@@ -1,0 +1,157 @@
+"""decide.py: which entries to fetch, and when to poll next."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scraper.decide import MAX_BACKOFF, EntryRecord, article_date, next_poll, plan_entries
+from scraper.types import Entry
+
+NOW = datetime(2021, 11, 22, 4, 48, 56, tzinfo=UTC)
+
+
+def entry(n: int, *, guid: str | None = None) -> Entry:
+    link = f"https://x.example/story{n}"
+    return Entry(id=guid or link, link=link, title=f"t{n}")
+
+
+def record(e: Entry, status: str = "seen", attempts: int = 0) -> EntryRecord:
+    return EntryRecord("src", e.id, e.link, status, attempts, NOW)  # type: ignore[arg-type]
+
+
+def test_new_entries_are_fetched_in_feed_order() -> None:
+    entries = [entry(3), entry(1), entry(2)]
+    plan = plan_entries(entries, {}, set(), max_attempts=5, max_new=10)
+    assert plan.fetch == tuple(entries)
+    assert plan.known == plan.gave_up == plan.deferred == ()
+    assert plan.recovered == ()
+
+
+def test_done_failed_seen_and_gave_up() -> None:
+    done, failed, seen, dead, fresh = (entry(i) for i in range(5))
+    records = {
+        done.id: record(done, "done"),
+        failed.id: record(failed, "failed", attempts=4),
+        seen.id: record(seen, "seen"),
+        dead.id: record(dead, "failed", attempts=5),
+    }
+    plan = plan_entries(
+        [done, failed, seen, dead, fresh], records, set(), max_attempts=5, max_new=10
+    )
+    assert plan.fetch == (failed, seen, fresh)
+    assert plan.known == (done,)
+    assert plan.gave_up == (dead,)
+    assert plan.recovered == ()
+
+
+def test_archived_but_not_done_is_recovered() -> None:
+    archived, done_and_archived, failed_often = entry(1), entry(2), entry(3)
+    records = {
+        done_and_archived.id: record(done_and_archived, "done"),
+        failed_often.id: record(failed_often, "failed", attempts=9),
+    }
+    urls = {archived.link, done_and_archived.link, failed_often.link}
+    plan = plan_entries(
+        [archived, done_and_archived, failed_often], records, urls, max_attempts=5, max_new=10
+    )
+    assert plan.known == (archived, done_and_archived, failed_often)
+    assert plan.recovered == ((archived, archived.link), (failed_often, failed_often.link))
+    assert plan.fetch == plan.gave_up == ()
+
+
+def test_recovered_carries_the_relpath_from_a_mapping() -> None:
+    e = entry(1)
+    plan = plan_entries([e], {}, {e.link: "_posts/a.md"}, max_attempts=5, max_new=10)
+    assert plan.recovered == ((e, "_posts/a.md"),)
+
+
+def test_a_guid_that_is_the_archived_url_counts() -> None:
+    e = Entry(id="https://old.example/guid-url", link="https://x.example/new-link")
+    plan = plan_entries([e], {}, {"https://old.example/guid-url"}, max_attempts=5, max_new=10)
+    assert plan.recovered == ((e, "https://old.example/guid-url"),)
+    opaque = Entry(id="tag:x,2021:1", link="https://x.example/a")
+    plan = plan_entries([opaque], {}, {"tag:x,2021:1"}, max_attempts=5, max_new=10)
+    assert plan.fetch == (opaque,)
+
+
+def test_max_new_defers_the_rest() -> None:
+    entries = [entry(i) for i in range(5)]
+    records = {entries[0].id: record(entries[0], "done")}
+    plan = plan_entries(entries, records, set(), max_attempts=5, max_new=2)
+    assert plan.fetch == (entries[1], entries[2])
+    assert plan.deferred == (entries[3], entries[4])
+
+
+def test_repeated_ids_count_once() -> None:
+    e = entry(1)
+    plan = plan_entries([e, e, entry(2, guid=e.id)], {}, set(), max_attempts=5, max_new=10)
+    assert plan.fetch == (e,)
+
+
+@given(
+    st.lists(st.integers(0, 20), max_size=30),
+    st.dictionaries(
+        st.integers(0, 20),
+        st.tuples(st.sampled_from(["seen", "done", "failed"]), st.integers(0, 8)),
+    ),
+    st.sets(st.integers(0, 20)),
+    st.integers(1, 6),
+    st.integers(1, 10),
+)
+def test_every_entry_lands_in_exactly_one_place(
+    ns: list[int],
+    statuses: dict[int, tuple[str, int]],
+    archived: set[int],
+    max_attempts: int,
+    max_new: int,
+) -> None:
+    entries = [entry(n) for n in ns]
+    records = {entry(n).id: record(entry(n), s, a) for n, (s, a) in statuses.items()}
+    urls = {entry(n).link for n in archived}
+    plan = plan_entries(entries, records, urls, max_attempts=max_attempts, max_new=max_new)
+    placed = [*plan.fetch, *plan.known, *plan.gave_up, *plan.deferred]
+    assert sorted(e.id for e in placed) == sorted({e.id for e in entries})
+    assert len(plan.fetch) <= max_new
+    unique = list(dict.fromkeys(entries))
+    assert [e for e in unique if e in plan.fetch] == list(plan.fetch)  # feed order
+    for e in plan.fetch:
+        r = records.get(e.id)
+        assert e.link not in urls and (
+            r is None or (r.status != "done" and r.attempts < max_attempts)
+        )
+    for e, _ in plan.recovered:
+        assert e in plan.known and records.get(e.id, record(e)).status != "done"
+
+
+def test_next_poll_backs_off_and_caps() -> None:
+    middle = 0.5  # no jitter
+    assert next_poll(NOW, 600, 0, jitter=middle) == NOW + timedelta(seconds=600)
+    assert next_poll(NOW, 600, 1, jitter=middle) == NOW + timedelta(seconds=1200)
+    assert next_poll(NOW, 600, 3, jitter=middle) == NOW + timedelta(seconds=4800)
+    assert next_poll(NOW, 600, 10, jitter=middle) == NOW + timedelta(seconds=MAX_BACKOFF)
+    assert next_poll(NOW, 600, 10_000, jitter=middle) == NOW + timedelta(hours=6)
+    # an interval longer than the cap is never shortened by it
+    assert next_poll(NOW, 86400, 4, jitter=middle) == NOW + timedelta(days=1)
+
+
+def test_jitter_spreads_ten_percent() -> None:
+    assert next_poll(NOW, 1000, 0, jitter=0.0) == NOW + timedelta(seconds=900)
+    assert next_poll(NOW, 1000, 0, jitter=0.75) == NOW + timedelta(seconds=1050)
+    assert next_poll(NOW, 1000, 0, jitter=0.999999) < NOW + timedelta(seconds=1100)
+    for bad in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="jitter"):
+            next_poll(NOW, 1000, 0, jitter=bad)
+    with pytest.raises(ValueError, match="interval"):
+        next_poll(NOW, 0, 0, jitter=0.5)
+
+
+def test_article_date() -> None:
+    published = datetime(2021, 11, 22, 10, 57, tzinfo=UTC)
+    fetched = datetime(2021, 11, 22, 4, 48, 56, 819000, tzinfo=UTC)
+    assert article_date(published, fetched) == fetched  # a feed's future date
+    assert article_date(fetched - timedelta(hours=1), fetched) == fetched - timedelta(hours=1)
+    assert article_date(None, fetched) == fetched

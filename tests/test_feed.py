@@ -1,0 +1,384 @@
+"""Feed parsing: golden files in tests/data/feeds plus the safety cases.
+
+Each ``<name>.<ext>`` there has ``<name>.expected.json`` beside it holding the
+call's arguments and the expected ParsedSource (or ``error``: ParseError's reason).
+After a deliberate change, ``UPDATE_GOLDEN=1 pytest tests/test_feed.py`` rewrites
+them; review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scraper.errors import ParseError
+from scraper.sources.dates import parse_date_string
+from scraper.sources.feed import parse_feed
+from scraper.types import Entry, ParsedSource
+
+DATA = Path(__file__).parent / "data" / "feeds"
+CASES = sorted(p for p in DATA.iterdir() if not p.name.endswith(".expected.json"))
+SG = ZoneInfo("Asia/Singapore")
+
+
+def _expected_path(case: Path) -> Path:
+    return case.with_name(case.name.split(".")[0] + ".expected.json")
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "link": entry.link,
+        "title": entry.title,
+        "published": entry.published.isoformat() if entry.published else None,
+        "author": entry.author,
+        "tags": list(entry.tags),
+        "content": entry.content,
+    }
+
+
+def _run(case: Path, args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = parse_feed(
+            case.read_bytes(),
+            args["url"],
+            default_tz=ZoneInfo(args.get("default_tz", "UTC")),
+            content_type=args.get("content_type"),
+        )
+    except ParseError as exc:
+        assert exc.url == args["url"]
+        return {"args": args, "error": exc.reason}
+    return {
+        "args": args,
+        "title": parsed.title,
+        "problem": parsed.problem,
+        "entries": [_entry_json(e) for e in parsed.entries],
+    }
+
+
+@pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
+def test_golden(case: Path) -> None:
+    expected_path = _expected_path(case)
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    actual = _run(case, expected["args"])
+    if os.environ.get("UPDATE_GOLDEN"):
+        text = json.dumps(actual, ensure_ascii=False, indent=2) + "\n"
+        expected_path.write_text(text, encoding="utf-8")
+        expected = actual
+    assert actual == expected
+
+
+def test_every_fixture_has_expectations() -> None:
+    assert len(CASES) >= 15
+    for case in CASES:
+        assert _expected_path(case).exists(), case.name
+
+
+def _parse(name: str, **kwargs: Any) -> ParsedSource:
+    return parse_feed((DATA / name).read_bytes(), "https://example.com/feed", **kwargs)
+
+
+# --- encodings ---------------------------------------------------------------
+
+
+def test_gbk_feed_gives_chinese() -> None:
+    parsed = _parse("gbk.xml")
+    assert parsed.title == "联合早报 即时新闻（GBK 编码）"
+    assert parsed.entries[0].title == "朱镕基旧作再版 读者排队购书"
+    assert "“书店提早一小时开门。”" in (parsed.entries[0].content or "")
+    assert parsed.problem is None
+
+
+def test_gb2312_label_with_gbk_only_characters() -> None:
+    parsed = _parse("gb2312.xml")
+    assert [e.title for e in parsed.entries] == [
+        "朱镕基旧作再版 读者排队购书",
+        "陶喆与王堃同台 演唱会门票售罄",
+    ]
+    assert parsed.problem is None
+
+
+def test_a_stray_byte_in_gbk_is_replaced_not_mojibake() -> None:
+    parsed = _parse("gbk-damaged.xml")
+    assert "北京一家\ufffd书店" in (parsed.entries[0].content or "")
+    assert parsed.entries[1].title == "新加坡 组屋转售价格连续第三季下滑"
+    assert parsed.problem == "1 invalid byte sequence(s) for gb18030 replaced"
+
+
+@pytest.mark.parametrize("label", ["x-gbk", "GBK", "cp936", "GB18030"])
+def test_chinese_encoding_labels(label: str) -> None:
+    body = (
+        (DATA / "gbk.xml").read_bytes().replace(b'encoding="gbk"', f'encoding="{label}"'.encode())
+    )
+    assert parse_feed(body, "https://example.com/").entries[1].tags == ("新加坡",)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-8-sig"])
+def test_unicode_encodings_with_and_without_bom(codec: str) -> None:
+    text = (DATA / "zaobao-rsshub.xml").read_text(encoding="utf-8")
+    text = text.replace('encoding="UTF-8"', 'encoding="utf-16"' if "16" in codec else "")
+    parsed = parse_feed(text.encode(codec), "https://rsshub.app/zaobao")
+    assert parsed.entries[0].title == "长江流域今冬降水偏少 多地启动抗旱应急响应"
+
+
+def test_latin1_label_reads_windows_1252_punctuation() -> None:
+    assert _parse("rss091.xml").entries[0].content == "The café serves crêpes – and coffee."
+
+
+def test_utf8_label_on_windows_1252_bytes() -> None:
+    body = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><item>'
+    body += "<title>Caf\u00e9 \u201cquoted\u201d</title><link>https://e.com/1</link></item></channel></rss>"
+    parsed = parse_feed(body.encode("cp1252"), "https://e.com/")
+    assert parsed.entries[0].title == "Café “quoted”"
+    assert parsed.problem == "declared as utf-8 but read as cp1252"
+
+
+# --- safety ------------------------------------------------------------------
+
+
+def _passwd_line() -> str:
+    passwd = Path("/etc/passwd")
+    return passwd.read_text().splitlines()[0] if passwd.exists() else "root:x:0:0:"
+
+
+def _everything(parsed: ParsedSource) -> str:
+    return repr(parsed)
+
+
+def test_xxe_does_not_read_local_files() -> None:
+    parsed = _parse("xxe.xml")
+    assert _passwd_line() not in _everything(parsed)
+    assert "root:" not in _everything(parsed)
+    assert parsed.entries[0].link == "https://evil.example.com/1"
+    assert parsed.problem is not None
+    assert parsed.problem.startswith("removed a DOCTYPE that declares entities")
+
+
+def _bounded(body: bytes) -> ParsedSource:
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        parsed = parse_feed(body, "https://lol.example.com/rss")
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 1.0
+    assert peak < 5 * 1024 * 1024
+    return parsed
+
+
+def test_billion_laughs_returns_quickly_without_expanding() -> None:
+    parsed = _bounded((DATA / "billion-laughs.xml").read_bytes())
+    assert len(_everything(parsed)) < 10_000
+    assert "lollollol" not in _everything(parsed)
+
+
+def test_entity_filter_is_not_fooled_by_a_comment_in_the_prolog() -> None:
+    # feedparser's own line-based filter stops at the "<a" inside the comment
+    # and lets these declarations reach expat, which expands them.
+    decls = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol;" if i == 1 else f"&lol{i - 1};") * 10}">' for i in range(1, 6)
+    )
+    body = (
+        f'<?xml version="1.0"?><!-- <a> -->\n<!DOCTYPE r [\n{decls}\n]>\n'
+        '<rss version="2.0"><channel><item><title>&lol5;</title>'
+        "<link>https://lol.example.com/1</link></item></channel></rss>"
+    )
+    parsed = _bounded(body.encode())
+    assert "lollol" not in _everything(parsed)
+    assert parsed.entries[0].link == "https://lol.example.com/1"
+
+
+def test_utf16_does_not_smuggle_entities_past_the_filter() -> None:
+    parsed = _bounded((DATA / "billion-laughs.xml").read_text().encode("utf-16"))
+    assert "lollollol" not in _everything(parsed)
+
+
+@pytest.mark.parametrize("label", ["x-nonsense", "hex", "rot13", "utf-7", "unicode_escape"])
+def test_odd_encoding_labels_read_as_utf8_and_keep_the_entity_filter(label: str) -> None:
+    body = (DATA / "billion-laughs.xml").read_text().replace("utf-8", label, 1)
+    parsed = _bounded(body.encode())
+    assert "lollollol" not in _everything(parsed)
+    assert parsed.problem is not None
+    assert parsed.problem.startswith(f"unknown encoding {label}, read as utf-8")
+
+
+def test_a_body_that_is_a_file_name_is_not_opened() -> None:
+    with pytest.raises(ParseError):
+        parse_feed(b"/etc/passwd", "https://e.com/")
+
+
+def test_doctype_without_entities_is_kept_for_rss091() -> None:
+    assert _parse("rss091.xml").problem is None
+
+
+# --- entries -----------------------------------------------------------------
+
+
+def test_zoneless_times_are_taken_in_the_sources_zone() -> None:
+    entries = _parse("zoneless.xml", default_tz=SG).entries
+    local = datetime(2021, 11, 18, 17, 28, tzinfo=SG)
+    assert [e.published for e in entries[:4]] == [local] * 4
+    assert entries[0].published is not None
+    assert entries[0].published.utcoffset() == timedelta(hours=8)
+    assert entries[6].published == datetime(2021, 11, 18, 9, 28, tzinfo=UTC)
+    assert entries[8].published is None
+
+
+def test_zoneless_times_default_to_utc() -> None:
+    entries = _parse("zoneless.xml").entries
+    assert entries[0].published == datetime(2021, 11, 18, 17, 28, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Thu, 18 Nov 2021 09:28:00 +0800", datetime(2021, 11, 18, 1, 28, tzinfo=UTC)),
+        ("Thu, 18 Nov 2021 09:28:00 -0000", datetime(2021, 11, 18, 9, 28, tzinfo=UTC)),
+        ("2021-11-18T17:28:00.5+08:00", datetime(2021, 11, 18, 9, 28, 0, 500000, tzinfo=UTC)),
+        ("2021/11/18 17:28 +0800", datetime(2021, 11, 18, 9, 28, tzinfo=UTC)),
+        ("2021年11月18日", datetime(2021, 11, 18, tzinfo=SG)),
+        ("1969-07-20T20:17:40Z", datetime(1969, 7, 20, 20, 17, 40, tzinfo=UTC)),
+        ("2021-02-30T10:00:00", None),
+        ("", None),
+        ("soon", None),
+    ],
+)
+def test_parse_date_string(raw: str, expected: datetime | None) -> None:
+    assert parse_date_string(raw, SG) == expected
+
+
+def test_offsets_are_kept_as_written() -> None:
+    published = _parse("rss2.xml").entries[0].published
+    assert published is not None
+    assert published.utcoffset() == timedelta(hours=8)
+    assert published.tzinfo == timezone(timedelta(hours=8))
+
+
+def test_malformed_feed_recovers_entries_and_reports_the_problem() -> None:
+    parsed = _parse("malformed.xml")
+    links = [e.link for e in parsed.entries]
+    assert links[:2] == ["https://broken.example.com/1", "https://broken.example.com/2"]
+    assert parsed.problem is not None
+    assert parsed.problem.startswith("malformed XML at line 17:")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "empty body"),
+        (b"  \n ", "empty body"),
+        (b"<html><body><p>hi</p></body></html>", "not a feed: got an HTML page"),
+        (b"<urlset><url><loc>https://e.com/</loc></url></urlset>", "not a feed"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": ', "invalid JSON at line 1"),
+        (b'{"code": 200, "response": {"articles": []}}', "not a feed: JSON, but not a JSON Feed"),
+        (b'{"version": "https://jsonfeed.org/version/1"}', "JSON Feed without an items list"),
+    ],
+)
+def test_unreadable_bodies_raise_parse_error(body: bytes, reason: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_feed(body, "https://e.com/feed")
+    assert caught.value.reason.startswith(reason)
+    assert caught.value.url == "https://e.com/feed"
+
+
+def test_empty_channel_is_readable() -> None:
+    body = b'<rss version="2.0"><channel><title>Quiet</title></channel></rss>'
+    assert parse_feed(body, "https://e.com/") == ParsedSource(entries=(), title="Quiet")
+
+
+def test_feed_whose_entries_all_lack_links_reports_it() -> None:
+    body = b'<rss version="2.0"><channel><item><title>x</title></item></channel></rss>'
+    parsed = parse_feed(body, "https://e.com/")
+    assert parsed.entries == ()
+    assert parsed.problem == "none of the 1 entries has an http(s) link"
+
+
+def test_at_most_10000_entries_first_of_each_id() -> None:
+    items = "".join(f"<item><guid>https://e.com/{i % 10_500}</guid></item>" for i in range(10_600))
+    body = f'<rss version="2.0"><channel>{items}</channel></rss>'.encode()
+    entries = parse_feed(body, "https://e.com/").entries
+    assert len(entries) == 10_000
+    assert entries[0].id == "https://e.com/0"
+    assert entries[-1].id == "https://e.com/9999"
+
+
+def test_json_feed_detected_by_content_without_content_type() -> None:
+    parsed = _parse("jsonfeed11.json")
+    assert parsed.title == "JSON & Feed Example"
+    assert parsed.entries[0].link == "https://json.example.com/posts/1001"
+
+
+# --- robustness ----------------------------------------------------------------
+
+_XMLISH = st.lists(
+    st.sampled_from(
+        [
+            "<rss>",
+            "<channel>",
+            "<item>",
+            "</item>",
+            "<title>",
+            "</title>",
+            "<link>",
+            "https://e.com/a",
+            "</link>",
+            "<guid>",
+            "</guid>",
+            "<pubDate>",
+            "</pubDate>",
+            "Thu, 18 Nov 2021 09:28:00",
+            "<![CDATA[",
+            "]]>",
+            "<!DOCTYPE x [",
+            "<!ENTITY a 'b'>",
+            "]>",
+            "&a;",
+            "&amp;",
+            "<",
+            ">",
+            '"',
+            "中文",
+            "\x00",
+            "\ufffd",
+            "<entry>",
+            "</entry>",
+            '<feed xmlns="http://www.w3.org/2005/Atom">',
+            "<?xml version='1.0'?>",
+            "{",
+            "}",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.one_of(st.binary(max_size=300), _XMLISH.map(str.encode)))
+def test_any_body_parses_or_raises_parse_error(body: bytes) -> None:
+    try:
+        parsed = parse_feed(body, "https://e.com/feed", default_tz=SG)
+    except ParseError:
+        return
+    for entry in parsed.entries:
+        assert entry.link.startswith(("http://", "https://"))
+        assert "#" not in entry.link
+        assert entry.published is None or entry.published.tzinfo is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.text(max_size=40))
+def test_parse_date_string_never_raises(raw: str) -> None:
+    parsed = parse_date_string(raw, SG)
+    assert parsed is None or parsed.tzinfo is not None

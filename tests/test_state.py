@@ -1,0 +1,225 @@
+"""state.py against a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from scraper.errors import StateError
+from scraper.state import EntryRecord, SourceHealth, State, acquire_lock
+from scraper.types import Validators
+
+NOW = datetime(2021, 11, 22, 4, 48, 56, 819000, tzinfo=UTC)
+URL = "https://www.zaobao.com/realtime/china/story20211122-1215883"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "scraper.sqlite3"
+
+
+@pytest.fixture
+def state(path: Path) -> Iterator[State]:
+    with State(path) as s:
+        yield s
+
+
+def test_creates_folder_schema_and_wal(path: Path) -> None:
+    with State(path) as s:
+        assert s.journal_mode() == "wal"
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"entries", "validators", "sources"} <= tables
+    db.close()
+    State(path).close()  # reopening migrates nothing and keeps the data
+
+
+def test_a_newer_schema_is_refused(path: Path) -> None:
+    State(path).close()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StateError, match="newer scraper"):
+        State(path)
+
+
+def test_validators_roundtrip(state: State) -> None:
+    assert state.validators("zaobao", URL) == Validators()
+    state.save_validators("zaobao", URL, Validators(etag='W/"1"', last_modified="Mon, 22 Nov"))
+    state.save_validators("other", URL, Validators(etag="x"))
+    assert state.validators("zaobao", URL) == Validators('W/"1"', "Mon, 22 Nov")
+    state.save_validators("zaobao", URL, Validators(etag=None, last_modified="Tue"))
+    assert state.validators("zaobao", URL) == Validators(None, "Tue")
+
+
+def test_first_seen_is_kept(state: State) -> None:
+    assert state.first_seen("zaobao", "id1", URL, NOW) == NOW
+    assert state.first_seen("zaobao", "id1", URL, NOW + timedelta(hours=1)) == NOW
+    singapore = timezone(timedelta(hours=8))
+    later = state.first_seen("zaobao", "id2", URL, datetime(2021, 11, 22, 20, tzinfo=singapore))
+    assert later == datetime(2021, 11, 22, 12, tzinfo=UTC) and later.tzinfo is not None
+    record = state.entries("zaobao", ["id1"])["id1"]
+    assert record == EntryRecord("zaobao", "id1", URL, "seen", 0, NOW, None, None)
+    with pytest.raises(ValueError, match="naive"):
+        state.first_seen("zaobao", "id3", URL, datetime(2021, 1, 1))
+
+
+def test_entry_lifecycle(state: State) -> None:
+    state.first_seen("zaobao", "id1", URL, NOW)
+    assert state.mark_failed("zaobao", "id1", URL, "timeout", NOW) == 1
+    assert state.mark_failed("zaobao", "id1", URL, "HTTP 503", NOW) == 2
+    failed = state.entries("zaobao", ["id1"])["id1"]
+    assert (failed.status, failed.attempts, failed.last_error) == ("failed", 2, "HTTP 503")
+    assert not state.url_done(URL)
+    state.mark_done("zaobao", "id1", URL, "_posts/a.md", NOW + timedelta(minutes=5))
+    done = state.entries("zaobao", ["id1"])["id1"]
+    assert done == EntryRecord("zaobao", "id1", URL, "done", 2, NOW, "_posts/a.md", None)
+    assert state.url_done(URL)
+    assert state.mark_failed("zaobao", "id1", URL, "late", NOW) == 3
+    assert state.entries("zaobao", ["id1"])["id1"].status == "done"  # done stays done
+
+
+def test_mark_without_first_seen(state: State) -> None:
+    assert state.mark_failed("s", "a", URL, "boom", NOW) == 1
+    state.mark_done("s", "b", URL + "b", None, NOW)
+    records = state.entries("s", ["a", "b", "missing"])
+    assert set(records) == {"a", "b"}
+    assert records["a"].first_seen == NOW and records["b"].path is None
+
+
+def test_entries_are_per_source_and_many_ids_work(state: State) -> None:
+    ids = [f"id{i}" for i in range(1234)]
+    for i in ids[::3]:
+        state.first_seen("a", i, URL, NOW)
+    state.first_seen("b", "id1", URL, NOW)
+    found = state.entries("a", [*ids, *ids])
+    assert set(found) == set(ids[::3])
+    assert state.entries("b", ids).keys() == {"id1"}
+    assert state.entries("a", []) == {}
+
+
+def test_url_done_is_across_sources(state: State) -> None:
+    state.mark_done("a", "x", URL, "p.md", NOW)
+    assert state.url_done(URL)
+    assert not state.url_done(URL + "?other")
+
+
+def test_source_health(state: State) -> None:
+    assert state.health("zaobao") == SourceHealth("zaobao", None, None, None, 0, None, 0)
+    poll = NOW + timedelta(minutes=10)
+    assert state.record_failure("zaobao", "HTTP 503", NOW, poll) == 1
+    assert state.record_failure("zaobao", "timeout", NOW + timedelta(1), poll) == 2
+    state.mark_done("zaobao", "x", URL, "p.md", NOW)
+    health = state.health("zaobao")
+    assert health == SourceHealth(
+        "zaobao", None, "timeout", NOW + timedelta(1), 2, poll, articles=1
+    )
+    state.record_success("zaobao", NOW + timedelta(2), poll + timedelta(2))
+    health = state.health("zaobao")
+    assert health.consecutive_failures == 0 and health.last_success == NOW + timedelta(2)
+    assert health.last_error == "timeout"  # kept for the record
+    assert state.record_failure("zaobao", "again", NOW, poll) == 1
+    state.first_seen("seen-only", "y", URL, NOW)
+    assert [h.source for h in state.all_health()] == ["seen-only", "zaobao"]
+
+
+def test_data_survives_reopening(path: Path) -> None:
+    with State(path) as s:
+        s.mark_done("a", "x", URL, "p.md", NOW)
+        s.record_success("a", NOW, NOW)
+    with State(path) as s:
+        assert s.url_done(URL)
+        assert s.health("a").last_success == NOW
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not a database, it is a text file\n" * 100, b"SQLite format 3\x00" + b"\xff" * 4080],
+)
+def test_a_corrupt_file_is_a_state_error(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with pytest.raises(StateError, match=r"not a usable state database .*move it aside"):
+        State(path)
+
+
+def test_an_unopenable_path_is_a_state_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StateError, match="cannot create the state folder"):
+        State(tmp_path / "file" / "state.sqlite3")
+    (tmp_path / "dir.sqlite3").mkdir()
+    with pytest.raises(StateError, match="unable to open"):
+        State(tmp_path / "dir.sqlite3")
+
+
+def test_misuse_is_not_hidden(path: Path) -> None:
+    s = State(path)
+    s.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        s.url_done(URL)
+
+
+def test_two_connections_share_the_file(path: Path) -> None:
+    with State(path) as one, State(path) as two:
+        one.mark_done("a", "x", URL, "p.md", NOW)
+        assert two.url_done(URL)
+
+
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from scraper.state import acquire_lock
+with acquire_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_lock_held_by_another_process(path: Path) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            assert child.stdout.readline() == "locked\n"
+            with (
+                pytest.raises(
+                    StateError, match=rf"already running on this state \(pid {child.pid}\)"
+                ),
+                acquire_lock(path),
+            ):
+                pass
+        finally:
+            child.stdin.close()
+            child.wait(timeout=30)
+    assert child.returncode == 0
+    with acquire_lock(path) as lock_path:  # free again once the holder is gone
+        assert lock_path.read_text() == f"{os.getpid()}\n"
+    assert lock_path.read_text() == ""
+
+
+def test_lock_is_released_even_after_a_crash_of_the_holder(path: Path) -> None:
+    crash = HOLD_LOCK.replace("sys.stdin.readline()", "import os; os._exit(3)")
+    done = subprocess.run(
+        [sys.executable, "-c", crash, str(path)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 3
+    with acquire_lock(path):
+        pass
