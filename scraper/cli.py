@@ -26,31 +26,54 @@ EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "-c", "--config", type=Path, default=argparse.SUPPRESS,
+        "-c",
+        "--config",
+        type=Path,
+        default=argparse.SUPPRESS,
         help="config file (default: $SCRAPER_CONFIG, else ./config.yaml)",
     )
-    common.add_argument("--log-format", choices=["text", "json"],
-                        default=argparse.SUPPRESS,
-                        help="log lines as text (default) or JSON ($SCRAPER_LOG_FORMAT)")
-    common.add_argument("--log-level", default=argparse.SUPPRESS,
-                        help="debug, info (default), warning, error ($SCRAPER_LOG_LEVEL)")
+    common.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=argparse.SUPPRESS,
+        help="log lines as text (default) or JSON ($SCRAPER_LOG_FORMAT)",
+    )
+    common.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS,
+        help="debug, info (default), warning, error ($SCRAPER_LOG_LEVEL)",
+    )
     parser = argparse.ArgumentParser(
-        prog="scrape", parents=[common],
+        prog="scrape",
+        parents=[common],
         description="Archive news articles from feeds and listing pages as Jekyll posts.",
     )
     parser.add_argument("--once", action="store_true", help="poll each source once and exit")
-    parser.add_argument("--source", action="append", default=[], metavar="NAME",
-                        help="only this source (repeatable)")
+    parser.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this source (repeatable)",
+    )
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", parents=[common], help="the daemon (default)")
-    run.add_argument("--once", action="store_true", default=argparse.SUPPRESS,
-                     help="poll each source once and exit")
+    run.add_argument(
+        "--once",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="poll each source once and exit",
+    )
     run.add_argument("--source", action="append", default=argparse.SUPPRESS, metavar="NAME")
     sub.add_parser("check", parents=[common], help="validate the config and list the sources")
-    sub.add_parser("healthcheck", parents=[common],
-                   help="exit 0 if the daemon's scheduler beat in the last 2 minutes")
-    ext = sub.add_parser("extract", parents=[common],
-                         help="print what the extractor makes of one page")
+    sub.add_parser(
+        "healthcheck",
+        parents=[common],
+        help="exit 0 if the daemon's scheduler beat in the last 2 minutes",
+    )
+    ext = sub.add_parser(
+        "extract", parents=[common], help="print what the extractor makes of one page"
+    )
     ext.add_argument("target", help="a URL, or a saved HTML file (then give --url)")
     ext.add_argument("--url", help="the page's address, for a saved file")
     ext.add_argument("--rule", help="use this site rule instead of the one for the host")
@@ -149,19 +172,32 @@ def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(rule.timezone) if rule else UTC
-    got = extract_article(html, url, rule=rule, feed_content=None, feed_title=None,
-                          default_tz=tz)
+    got = extract_article(html, url, rule=rule, feed_content=None, feed_title=None, default_tz=tz)
     now = datetime.now(UTC)
-    print(render(Article(id=url, url=url, title=got.title or url, body=got.body,
-                         published=got.published, fetched=now, tags=got.tags,
-                         extra=(("extractor", got.method),))), end="")
+    print(
+        render(
+            Article(
+                id=url,
+                url=url,
+                title=got.title or url,
+                body=got.body,
+                published=got.published,
+                fetched=now,
+                tags=got.tags,
+                extra=(("extractor", got.method),),
+            )
+        ),
+        end="",
+    )
     return EXIT_OK if got.body else EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     log_format = getattr(args, "log_format", None) or os.environ.get("SCRAPER_LOG_FORMAT", "text")
-    level_name = (getattr(args, "log_level", None) or os.environ.get("SCRAPER_LOG_LEVEL", "info")).upper()
+    level_name = (
+        getattr(args, "log_level", None) or os.environ.get("SCRAPER_LOG_LEVEL", "info")
+    ).upper()
     level = logging.getLevelName(level_name)
     if not isinstance(level, int):
         print(f"scrape: unknown log level {level_name.lower()!r}", file=sys.stderr)

@@ -30,8 +30,14 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
 _SIZE_UNITS = {
-    None: 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2,
-    "gb": 1000**3, "gib": 1024**3,
+    None: 1,
+    "b": 1,
+    "kb": 1000,
+    "kib": 1024,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "gib": 1024**3,
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -86,13 +92,13 @@ class HttpSettings(BaseModel):
 
     user_agent: str = "scraper/0.1 (+https://github.com/scraper-archive/scraper)"
     timeout: Duration = 30.0  # connect / read / write, each
-    max_connections: int = Field(16, ge=1, le=1000)  # requests in flight overall
-    max_per_host: int = Field(2, ge=1, le=100)  # requests in flight per host
+    max_connections: int = Field(default=16, ge=1, le=1000)  # requests in flight overall
+    max_per_host: int = Field(default=2, ge=1, le=100)  # requests in flight per host
     host_delay: Duration = 0.0  # pause between two requests to the same host
-    retries: int = Field(3, ge=0, le=10)
+    retries: int = Field(default=3, ge=0, le=10)
     retry_after_cap: Duration = 300.0  # longest Retry-After we wait in a run
     max_body: Size = 10 * 1024 * 1024
-    max_redirects: int = Field(10, ge=0, le=30)
+    max_redirects: int = Field(default=10, ge=0, le=30)
     ca_bundle: Path | None = None  # extra CA certificates (PEM), e.g. a company proxy's
 
 
@@ -114,7 +120,7 @@ class SourceConfig(BaseModel):
     layout: str = "post"
     path: str | None = None  # file path template, see render.py
     enabled: bool = True
-    max_new: int = Field(100, ge=1)  # articles fetched per poll at most
+    max_new: int = Field(default=100, ge=1)  # articles fetched per poll at most
     fetch_article: bool = True  # False: archive the feed's own content only
 
     @field_validator("name")
@@ -163,11 +169,11 @@ class Settings(BaseModel):
     state_path: Path = Path("state/scraper.sqlite3")
     allow_private_networks: bool = False
     proxy: str | None = None
-    http: HttpSettings = HttpSettings()
+    http: HttpSettings = Field(default_factory=HttpSettings)
     rules_dir: Path | None = None  # extra site rules (*.yaml), beside the shipped ones
-    max_attempts: int = Field(5, ge=1)  # tries per article before giving up
+    max_attempts: int = Field(default=5, ge=1)  # tries per article before giving up
     sources: tuple[SourceConfig, ...] = ()
-    config_path: Path | None = Field(None, exclude=True)
+    config_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("proxy")
     @classmethod
@@ -209,7 +215,8 @@ def _duplicate_name_problems(raw: dict[str, Any]) -> list[str]:
     sources = raw.get("sources")
     if not isinstance(sources, list):
         return []
-    problems, first = [], {}
+    problems: list[str] = []
+    first: dict[str, int] = {}
     for i, s in enumerate(sources):
         name = s.get("name") if isinstance(s, dict) else None
         if isinstance(name, str):
@@ -252,9 +259,9 @@ def settings_from_dict(raw: object, base_dir: Path, config_path: Path | None = N
             "archive_dir": resolve(settings.archive_dir),
             "state_path": resolve(settings.state_path),
             "rules_dir": resolve(settings.rules_dir) if settings.rules_dir else None,
-            "http": settings.http.model_copy(
-                update={"ca_bundle": resolve(settings.http.ca_bundle)}
-            ) if settings.http.ca_bundle else settings.http,
+            "http": settings.http.model_copy(update={"ca_bundle": resolve(settings.http.ca_bundle)})
+            if settings.http.ca_bundle
+            else settings.http,
             "config_path": config_path,
         }
     )

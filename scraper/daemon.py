@@ -71,8 +71,13 @@ class Daemon:
         health = self.deps.state.health(source.name)
         now = self.deps.clock()
         if health.consecutive_failures and health.next_poll and now < health.next_poll:
-            log_event(log, "source.backing_off", logging.DEBUG, source=source.name,
-                      until=health.next_poll.isoformat())
+            log_event(
+                log,
+                "source.backing_off",
+                logging.DEBUG,
+                source=source.name,
+                until=health.next_poll.isoformat(),
+            )
             return
         task = asyncio.current_task()
         if task is not None:
@@ -107,8 +112,12 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig.name)
         self.schedule(sources)
-        self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS),
-                               id="heartbeat", next_run_time=datetime.now(UTC))
+        self.scheduler.add_job(
+            self.heartbeat,
+            IntervalTrigger(seconds=HEARTBEAT_SECONDS),
+            id="heartbeat",
+            next_run_time=datetime.now(UTC),
+        )
         self.scheduler.start()
         log_event(log, "daemon.started", sources=len(sources))
         await self.stopped.wait()

@@ -53,7 +53,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
-def setup_logging(fmt: str = "text", level: int = logging.INFO, stream: TextIO | None = None) -> None:
+def setup_logging(
+    fmt: str = "text", level: int = logging.INFO, stream: TextIO | None = None
+) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger("scraper")

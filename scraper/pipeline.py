@@ -112,28 +112,56 @@ async def run_source(deps: Deps, source: SourceConfig) -> SourceResult:
         answer = await deps.fetcher.get(source.url, validators=validators)
         if isinstance(answer, NotModified):
             _record_success(deps, source, now)
-            log_event(log, "source.unchanged", source=source.name, url=source.url,
-                      outcome="304", duration=_since(started))
+            log_event(
+                log,
+                "source.unchanged",
+                source=source.name,
+                url=source.url,
+                outcome="304",
+                duration=_since(started),
+            )
             return SourceResult(source=source.name)
         parsed = _parse(deps, source, answer)
     except SourceError as exc:
         failures = state.health(source.name).consecutive_failures + 1
         retry_at = next_poll(now, source.interval, failures, jitter=deps.rng())
         state.record_failure(source.name, exc.reason, now, retry_at)
-        log_event(log, "source.failed", logging.WARNING, source=source.name, url=exc.url,
-                  outcome="failed", reason=exc.reason, duration=_since(started))
+        log_event(
+            log,
+            "source.failed",
+            logging.WARNING,
+            source=source.name,
+            url=exc.url,
+            outcome="failed",
+            reason=exc.reason,
+            duration=_since(started),
+        )
         return SourceResult(source=source.name, error=f"{exc.url}: {exc.reason}")
 
     if parsed.problem:
-        log_event(log, "source.degraded", logging.WARNING, source=source.name, url=source.url,
-                  reason=parsed.problem)
+        log_event(
+            log,
+            "source.degraded",
+            logging.WARNING,
+            source=source.name,
+            url=source.url,
+            reason=parsed.problem,
+        )
     tally = await _archive_entries(deps, source, parsed.entries)
     if not tally.held_back:
         state.save_validators(source.name, source.url, answer.validators)
     _record_success(deps, source, now)
-    log_event(log, "source.polled", source=source.name, url=source.url,
-              outcome="ok" if not tally.failed else "partial", new=tally.new,
-              unchanged=tally.unchanged, failed=len(tally.failed), duration=_since(started))
+    log_event(
+        log,
+        "source.polled",
+        source=source.name,
+        url=source.url,
+        outcome="ok" if not tally.failed else "partial",
+        new=tally.new,
+        unchanged=tally.unchanged,
+        failed=len(tally.failed),
+        duration=_since(started),
+    )
     return SourceResult(
         source=source.name,
         new=tally.new,
@@ -154,9 +182,7 @@ def _since(started: float) -> str:
     return f"{time.monotonic() - started:.3f}s"
 
 
-async def _archive_entries(
-    deps: Deps, source: SourceConfig, entries: tuple[Entry, ...]
-) -> _Tally:
+async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entry, ...]) -> _Tally:
     tally = _Tally()
     records = deps.state.entries(source.name, [e.id for e in entries])
     plan = plan_entries(
@@ -185,12 +211,21 @@ async def _archive_entries(
             relpath = await _archive_entry(deps, source, entry)
         except (SourceError, ArchiveError) as exc:
             reason = exc.reason if isinstance(exc, SourceError) else str(exc)
-            attempts = deps.state.mark_failed(source.name, entry.id, entry.link, reason,
-                                              deps.clock())
+            attempts = deps.state.mark_failed(
+                source.name, entry.id, entry.link, reason, deps.clock()
+            )
             tally.failed.append(EntryFailure(url=entry.link, reason=reason))
             tally.held_back = True
-            log_event(log, "article.failed", logging.WARNING, source=source.name,
-                      url=entry.link, outcome="failed", reason=reason, attempt=attempts)
+            log_event(
+                log,
+                "article.failed",
+                logging.WARNING,
+                source=source.name,
+                url=entry.link,
+                outcome="failed",
+                reason=reason,
+                attempt=attempts,
+            )
         else:
             tally.new += 1
             tally.written.append(relpath)
@@ -212,8 +247,15 @@ async def _fetch_page(
     except FetchError as exc:
         last_try = exc.permanent or attempts_so_far + 1 >= deps.settings.max_attempts
         if entry.content and last_try:
-            log_event(log, "article.page_unavailable", logging.WARNING, source=source.name,
-                      url=entry.link, reason=exc.reason, outcome="using feed content")
+            log_event(
+                log,
+                "article.page_unavailable",
+                logging.WARNING,
+                source=source.name,
+                url=entry.link,
+                reason=exc.reason,
+                outcome="using feed content",
+            )
             return None
         raise
     if isinstance(page, NotModified):  # we sent no validators; treat as unusable
@@ -265,8 +307,16 @@ async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> str:
     relpath = await asyncio.to_thread(deps.archive.write, candidates, text, article.url)
     state.mark_done(source.name, entry.id, entry.link, relpath, deps.clock())
     deps.archived[entry.link] = relpath
-    log_event(log, "article.written", source=source.name, url=entry.link, outcome="written",
-              path=relpath, method=extracted.method, duration=_since(started))
+    log_event(
+        log,
+        "article.written",
+        source=source.name,
+        url=entry.link,
+        outcome="written",
+        path=relpath,
+        method=extracted.method,
+        duration=_since(started),
+    )
     return relpath
 
 

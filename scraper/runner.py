@@ -32,8 +32,10 @@ def select_sources(settings: Settings, names: Sequence[str] = ()) -> list[Source
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(
-            [f"--source {n}: no source of that name (known: {', '.join(known) or 'none'})"
-             for n in unknown]
+            [
+                f"--source {n}: no source of that name (known: {', '.join(known) or 'none'})"
+                for n in unknown
+            ]
         )
     return [known[n] for n in dict.fromkeys(names)]
 

@@ -15,7 +15,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from loopback_site import CA_BUNDLE, Site, running_site  # noqa: E402
+from loopback_site import CA_BUNDLE, Site, running_site
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

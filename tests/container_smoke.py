@@ -43,39 +43,68 @@ def main() -> int:
     listing = [make_story("https://www.zaobao.com.sg", n, t0, lang="zh") for n in (3, 4)]
     with running_site() as site, tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        site.add("https://news.example.test/rss.xml", rss2(feed), content_type="application/rss+xml")
+        site.add(
+            "https://news.example.test/rss.xml", rss2(feed), content_type="application/rss+xml"
+        )
         for s in feed:
             site.add(s.url, article_page(s))
         site.add("https://www.zaobao.com.sg/realtime/china", zaobao_listing(listing))
         for s in listing:
             site.add(s.url, zaobao_article(s))
         shutil.copy(CA_BUNDLE, data / "ca.pem")
-        (data / "config.yaml").write_text(yaml.safe_dump({
-            "archive_dir": "archive",
-            "state_path": "state/scraper.sqlite3",
-            "allow_private_networks": True,
-            "proxy": site.url,
-            "http": {"ca_bundle": "ca.pem", "timeout": "10s"},
-            "sources": [
-                {"name": "rss", "url": "https://news.example.test/rss.xml", "author": "Example"},
-                {"name": "zaobao-realtime-china", "url": "https://www.zaobao.com.sg/realtime/china",
-                 "kind": "listing", "author": "联合早报", "tags": ["联合早报"],
-                 "categories": ["联合早报"]},
-            ],
-        }, allow_unicode=True), encoding="utf-8")
+        (data / "config.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "archive_dir": "archive",
+                    "state_path": "state/scraper.sqlite3",
+                    "allow_private_networks": True,
+                    "proxy": site.url,
+                    "http": {"ca_bundle": "ca.pem", "timeout": "10s"},
+                    "sources": [
+                        {
+                            "name": "rss",
+                            "url": "https://news.example.test/rss.xml",
+                            "author": "Example",
+                        },
+                        {
+                            "name": "zaobao-realtime-china",
+                            "url": "https://www.zaobao.com.sg/realtime/china",
+                            "kind": "listing",
+                            "author": "联合早报",
+                            "tags": ["联合早报"],
+                            "categories": ["联合早报"],
+                        },
+                    ],
+                },
+                allow_unicode=True,
+            ),
+            encoding="utf-8",
+        )
         for sub in ("archive", "state"):
             (data / sub).mkdir()
         os.chmod(data, 0o777)
         for sub in ("archive", "state"):
             os.chmod(data / sub, 0o777)
         run = subprocess.run(
-            [str(TOOL), "run", "--rm",
-             "-v", f"{data / 'config.yaml'}:/data/config.yaml:ro",
-             "-v", f"{data / 'ca.pem'}:/data/ca.pem:ro",
-             "-v", f"{data / 'archive'}:/data/archive",
-             "-v", f"{data / 'state'}:/data/state",
-             TAG, "--once"],
-            capture_output=True, text=True, timeout=600, check=False,
+            [
+                str(TOOL),
+                "run",
+                "--rm",
+                "-v",
+                f"{data / 'config.yaml'}:/data/config.yaml:ro",
+                "-v",
+                f"{data / 'ca.pem'}:/data/ca.pem:ro",
+                "-v",
+                f"{data / 'archive'}:/data/archive",
+                "-v",
+                f"{data / 'state'}:/data/state",
+                TAG,
+                "--once",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         print(run.stdout)
         print(run.stderr[-4000:], file=sys.stderr)
@@ -91,8 +120,13 @@ def main() -> int:
                 problems.append(f"missing paragraph of {s.url}")
         if not (data / "state" / "scraper.sqlite3").exists():
             problems.append("no state database written")
-        health = subprocess.run([str(TOOL), "run", "--rm", TAG, "check"], capture_output=True,
-                                text=True, timeout=300, check=False)
+        health = subprocess.run(
+            [str(TOOL), "run", "--rm", TAG, "check"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if health.returncode != 0 or "zaobao-realtime-china" not in health.stdout:
             problems.append(f"`scrape check` in the image failed: {health.stdout}{health.stderr}")
     for p in problems:

@@ -41,8 +41,16 @@ def test_documented_example_loads_with_paths_relative_to_the_file(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("10m", 600), ("1h", 3600), ("1d", 86400), (45, 45),
-                          ("250ms", 0.25), ("1.5h", 5400)]
+    ("text", "seconds"),
+    [
+        ("30s", 30),
+        ("10m", 600),
+        ("1h", 3600),
+        ("1d", 86400),
+        (45, 45),
+        ("250ms", 0.25),
+        ("1.5h", 5400),
+    ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == seconds

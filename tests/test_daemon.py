@@ -48,14 +48,15 @@ def stop(proc: subprocess.Popen[str]) -> tuple[int, float, str]:
 
 
 def no_temp_files(root: Path) -> bool:
-    return not [p for p in root.rglob(".tmp-*")]
+    return not list(root.rglob(".tmp-*"))
 
 
 def test_daemon_picks_up_new_items_within_the_interval_and_stops_cleanly(
     project: Project,
 ) -> None:
-    stories = [make_story("https://news.example.test", n, T0 + timedelta(minutes=n))
-               for n in (1, 2, 3)]
+    stories = [
+        make_story("https://news.example.test", n, T0 + timedelta(minutes=n)) for n in (1, 2, 3)
+    ]
     for s in stories:
         project.site.add(s.url, article_page(s))
     project.site.add(FEED, rss2(stories[:2]), content_type="application/rss+xml")
@@ -71,8 +72,13 @@ def test_daemon_picks_up_new_items_within_the_interval_and_stops_cleanly(
         assert time.monotonic() - added < 6
         heartbeat = project.state.with_name(project.state.name + ".heartbeat")
         assert heartbeat.exists()
-        health = subprocess.run(project.command("healthcheck"), capture_output=True, text=True,
-                                env=clean_env(), check=False)
+        health = subprocess.run(
+            project.command("healthcheck"),
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            check=False,
+        )
         assert health.returncode == 0, health.stdout
     finally:
         code, took, err = stop(proc)
@@ -89,8 +95,7 @@ def test_sigterm_with_articles_in_flight_exits_0_without_partial_files(
     for s in stories:
         project.site.add(s.url, article_page(s), delay=2.0)  # slow pages
     project.site.add(FEED, rss2(stories), content_type="application/rss+xml")
-    project.write_config([{"name": "rss", "url": FEED, "interval": "1h"}],
-                         http={"max_per_host": 2})
+    project.write_config([{"name": "rss", "url": FEED, "interval": "1h"}], http={"max_per_host": 2})
 
     proc = start_daemon(project)
     try:
@@ -106,8 +111,9 @@ def test_sigterm_with_articles_in_flight_exits_0_without_partial_files(
     result = project.scrape("--once")
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(project.posts()) == 6
-    urls = [p.read_text(encoding="utf-8").split("\nfrom: ")[1].split("\n")[0]
-            for p in project.posts()]
+    urls = [
+        p.read_text(encoding="utf-8").split("\nfrom: ")[1].split("\n")[0] for p in project.posts()
+    ]
     assert sorted(urls) == sorted(s.url for s in stories)
 
 

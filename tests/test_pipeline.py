@@ -19,6 +19,7 @@ from newsfixtures import (
 )
 
 T0 = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+FEED_URL = "https://news.example.test/rss.xml"
 AUTHOR = "联合早报"
 
 
@@ -26,23 +27,40 @@ def serve_world(project: Project) -> dict[str, list[Story]]:
     """An RSS, an Atom, a JSON Feed, an RDF and a Zaobao listing source, two stories each."""
     site = project.site
     world: dict[str, list[Story]] = {
-        "rss": [make_story("https://news.example.test", n, T0 + timedelta(hours=n)) for n in (1, 2)],
-        "atom": [make_story("https://blog.example.test", n, T0 + timedelta(hours=n)) for n in (3, 4)],
-        "json": [make_story("https://json.example.test", n, T0 + timedelta(hours=n)) for n in (5, 6)],
+        "rss": [
+            make_story("https://news.example.test", n, T0 + timedelta(hours=n)) for n in (1, 2)
+        ],
+        "atom": [
+            make_story("https://blog.example.test", n, T0 + timedelta(hours=n)) for n in (3, 4)
+        ],
+        "json": [
+            make_story("https://json.example.test", n, T0 + timedelta(hours=n)) for n in (5, 6)
+        ],
         "rdf": [make_story("http://rdf.example.test", n, T0 + timedelta(hours=n)) for n in (7, 8)],
         "listing": [
             make_story("https://www.zaobao.com.sg", n, T0 + timedelta(hours=n), lang="zh")
             for n in (9, 10)
         ],
     }
-    site.add("https://news.example.test/rss.xml", rss2(world["rss"]),
-             content_type="application/rss+xml", headers={"ETag": '"rss-1"'})
-    site.add("https://blog.example.test/atom.xml", atom(world["atom"]),
-             content_type="application/atom+xml")
-    site.add("https://json.example.test/feed.json", json_feed(world["json"]),
-             content_type="application/feed+json")
-    site.add("http://rdf.example.test/index.rdf", rdf(world["rdf"]),
-             content_type="application/rdf+xml")
+    site.add(
+        "https://news.example.test/rss.xml",
+        rss2(world["rss"]),
+        content_type="application/rss+xml",
+        headers={"ETag": '"rss-1"'},
+    )
+    site.add(
+        "https://blog.example.test/atom.xml",
+        atom(world["atom"]),
+        content_type="application/atom+xml",
+    )
+    site.add(
+        "https://json.example.test/feed.json",
+        json_feed(world["json"]),
+        content_type="application/feed+json",
+    )
+    site.add(
+        "http://rdf.example.test/index.rdf", rdf(world["rdf"]), content_type="application/rdf+xml"
+    )
     site.add("https://www.zaobao.com.sg/realtime/china", zaobao_listing(world["listing"]))
     for kind, stories in world.items():
         for s in stories:
@@ -50,13 +68,24 @@ def serve_world(project: Project) -> dict[str, list[Story]]:
             site.add(s.url, page)
     project.write_config(
         [
-            {"name": "rss", "url": "https://news.example.test/rss.xml", "author": AUTHOR,
-             "tags": ["news", AUTHOR], "categories": [AUTHOR]},
+            {
+                "name": "rss",
+                "url": "https://news.example.test/rss.xml",
+                "author": AUTHOR,
+                "tags": ["news", AUTHOR],
+                "categories": [AUTHOR],
+            },
             {"name": "atom", "url": "https://blog.example.test/atom.xml", "author": "Blog"},
             {"name": "json", "url": "https://json.example.test/feed.json", "author": "JSON"},
             {"name": "rdf", "url": "http://rdf.example.test/index.rdf", "author": "RDF"},
-            {"name": "zaobao-realtime-china", "url": "https://www.zaobao.com.sg/realtime/china",
-             "kind": "listing", "author": AUTHOR, "tags": [AUTHOR], "categories": [AUTHOR]},
+            {
+                "name": "zaobao-realtime-china",
+                "url": "https://www.zaobao.com.sg/realtime/china",
+                "kind": "listing",
+                "author": AUTHOR,
+                "tags": [AUTHOR],
+                "categories": [AUTHOR],
+            },
         ]
     )
     return world
@@ -91,8 +120,17 @@ def test_once_archives_every_article_once_and_then_nothing(project: Project) -> 
             assert f"<!--{int(s.published.timestamp() * 1000)}-->" in text
             for p in s.paragraphs:
                 assert p in text, (kind, p)
-            for junk in ("Share on X", "Related stories", "googletag", "All rights reserved",
-                         "热文推荐", "广告", "分享", "\u200b", "<script"):
+            for junk in (
+                "Share on X",
+                "Related stories",
+                "googletag",
+                "All rights reserved",
+                "热文推荐",
+                "广告",
+                "分享",
+                "\u200b",
+                "<script",
+            ):
                 assert junk not in text, (kind, junk)
     rss_meta = by_url[world["rss"][0].url][2]
     assert rss_meta["author"] == AUTHOR
@@ -153,11 +191,14 @@ def test_only_named_sources_are_polled(project: Project) -> None:
 
 def test_failed_article_is_reported_and_retried_next_run(project: Project) -> None:
     stories = [make_story("https://news.example.test", n, T0) for n in (1, 2)]
-    project.site.add("https://news.example.test/rss.xml", rss2(stories),
-                     content_type="application/rss+xml", headers={"ETag": '"v1"'})
+    project.site.add(
+        "https://news.example.test/rss.xml",
+        rss2(stories),
+        content_type="application/rss+xml",
+        headers={"ETag": '"v1"'},
+    )
     project.site.add(stories[0].url, article_page(stories[0]))
-    project.site.add(stories[1].url, "down for maintenance", status=503,
-                     content_type="text/plain")
+    project.site.add(stories[1].url, "down for maintenance", status=503, content_type="text/plain")
     project.write_config([{"name": "rss", "url": "https://news.example.test/rss.xml"}])
 
     first = project.scrape("--once")
@@ -177,13 +218,16 @@ def test_failed_article_is_reported_and_retried_next_run(project: Project) -> No
 
 def test_unreachable_source_is_reported_and_others_go_on(project: Project) -> None:
     stories = [make_story("https://news.example.test", 1, T0)]
-    project.site.add("https://news.example.test/rss.xml", rss2(stories),
-                     content_type="application/rss+xml")
+    project.site.add(
+        "https://news.example.test/rss.xml", rss2(stories), content_type="application/rss+xml"
+    )
     project.site.add(stories[0].url, article_page(stories[0]))
-    project.write_config([
-        {"name": "gone", "url": "https://news.example.test/missing.xml"},
-        {"name": "rss", "url": "https://news.example.test/rss.xml"},
-    ])
+    project.write_config(
+        [
+            {"name": "gone", "url": "https://news.example.test/missing.xml"},
+            {"name": "rss", "url": "https://news.example.test/rss.xml"},
+        ]
+    )
     result = project.scrape("--once")
     assert result.returncode == 1
     assert "gone" in result.stdout and "404" in result.stdout
@@ -195,15 +239,18 @@ def test_unreachable_source_is_reported_and_others_go_on(project: Project) -> No
     [
         ("sources:\n  - name: a\n    url: ftp://x\n", "sources[0].url"),
         ("sources:\n  - {name: a, url: 'http://x', interval: soon}\n", "sources[0].interval"),
-        ("sources:\n  - {name: a, url: 'http://x'}\n  - {name: a, url: 'http://y'}\n",
-         "sources[1].name"),
+        (
+            "sources:\n  - {name: a, url: 'http://x'}\n  - {name: a, url: 'http://y'}\n",
+            "sources[1].name",
+        ),
         ("sourcez: []\n", "sourcez"),
         ("archive_dir: [1, 2]\n", "archive_dir"),
         ("sources: [\n", "not valid YAML"),
     ],
 )
-def test_bad_config_exits_2_listing_the_problem(project: Project, config: str,
-                                                expected: str) -> None:
+def test_bad_config_exits_2_listing_the_problem(
+    project: Project, config: str, expected: str
+) -> None:
     project.config.write_text(config, encoding="utf-8")
     result = project.scrape("--once")
     assert result.returncode == 2
@@ -230,3 +277,57 @@ def test_shipped_config_loads() -> None:
     assert names == [f"zaobao-realtime-{x}" for x in ("china", "world", "singapore", "finance")]
     assert all(s.kind == "listing" for s in settings.sources)
     assert settings.archive_dir == REPO / "archive"
+
+
+def test_malformed_feed_archives_what_is_readable_and_reports_degraded(
+    project: Project,
+) -> None:
+    stories = [make_story("https://news.example.test", n, T0) for n in (1, 2)]
+    broken = rss2(stories).replace("</channel></rss>", "<item><title>cut off")
+    project.site.add(FEED_URL, broken, content_type="application/rss+xml")
+    for s in stories:
+        project.site.add(s.url, article_page(s))
+    project.write_config([{"name": "rss", "url": FEED_URL}])
+    result = project.scrape("--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "degraded" in result.stdout
+    assert "source.degraded" in result.stderr and "source=rss" in result.stderr
+    assert len(project.posts()) == 2
+
+
+def test_not_html_and_oversized_pages_fail_with_reasons_others_go_on(project: Project) -> None:
+    stories = [make_story("https://news.example.test", n, T0) for n in (1, 2, 3)]
+    feed = rss2(stories).replace("<description>", "<x>").replace("</description>", "</x>")
+    project.site.add(FEED_URL, feed, content_type="application/rss+xml")
+    project.site.add(stories[0].url, b"%PDF-1.7 binary", content_type="application/pdf")
+    project.site.add(stories[1].url, "<p>" + "x" * 300_000 + "</p>")
+    project.site.add(stories[2].url, article_page(stories[2]))
+    project.write_config([{"name": "rss", "url": FEED_URL}], http={"max_body": "100kB"})
+    result = project.scrape("--once")
+    assert result.returncode == 1
+    assert f"{stories[0].url}: not an HTML page (application/pdf)" in result.stdout
+    assert stories[1].url in result.stdout and "cap" in result.stdout
+    assert len(project.posts()) == 1
+
+
+def test_hostile_titles_are_written_safely(project: Project) -> None:
+    title = 'Breaking: "quotes" [brackets] #hash ../../etc/passwd\n--- \\ <b>x</b>'
+    story = Story("https://news.example.test/news/2026/hostile.html", title, T0,
+                  make_story("https://news.example.test", 1, T0).paragraphs)
+    project.site.add(FEED_URL, rss2([story]), content_type="application/rss+xml")
+    project.site.add(story.url, article_page(story))
+    project.write_config([{"name": "rss", "url": FEED_URL, "author": "Desk: night #2",
+                           "tags": ["a, b", "[x]"]}])
+    result = project.scrape("--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (post,) = project.posts()
+    assert post.resolve().parent == (project.archive / "_posts").resolve()
+    assert [p.name for p in project.root.rglob("*passwd*")] == [post.name]
+    meta = front_matter(post.read_text(encoding="utf-8"))
+    assert '"quotes" [brackets] #hash' in meta["title"]
+    assert "\n" not in meta["title"]
+    assert meta["author"] == "Desk: night #2"
+    assert meta["tags"] == ["a, b", "[x]"]
+    link_line = post.read_text(encoding="utf-8").split("\n")[10]
+    assert link_line.startswith("[Breaking: \"quotes\" \\[brackets\\]")
+    assert link_line.endswith(f"]({story.url})")

@@ -229,7 +229,7 @@ def test_lead_images_lead_once_with_captions() -> None:
 
 
 def test_hydration_body_wins_when_it_holds_more() -> None:
-    data = '{"page": {"story": {"title": "T", "time": "2024-05-01 08:00", "html": "<p>Full one.</p><p>Full two.</p>", "tags": ["a", {"name": "b"}, 3]}}}'  # noqa: E501
+    data = '{"page": {"story": {"title": "T", "time": "2024-05-01 08:00", "html": "<p>Full one.</p><p>Full two.</p>", "tags": ["a", {"name": "b"}, 3]}}}'
     page = f"""<html><body><div class="story"><p>Teaser.</p></div>
       <script>window.__DATA__ = {data};</script></body></html>"""
     rule = _rule(

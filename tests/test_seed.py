@@ -71,14 +71,23 @@ def rss_item(paragraphs: list[str]) -> str:
 def test_seed_is_rebuilt_with_the_ads_gone(project: Project) -> None:
     paragraphs = seed_paragraphs()
     assert len(paragraphs) == 5
-    project.site.add("https://rsshub.example.test/zaobao/realtime/china", rss_item(paragraphs),
-                     content_type="application/rss+xml; charset=utf-8")
+    project.site.add(
+        "https://rsshub.example.test/zaobao/realtime/china",
+        rss_item(paragraphs),
+        content_type="application/rss+xml; charset=utf-8",
+    )
     project.site.add(URL, page(paragraphs))
-    project.write_config([{
-        "name": "zaobao-realtime-china-feed",
-        "url": "https://rsshub.example.test/zaobao/realtime/china",
-        "author": "联合早报", "tags": ["联合早报"], "categories": ["联合早报"],
-    }])
+    project.write_config(
+        [
+            {
+                "name": "zaobao-realtime-china-feed",
+                "url": "https://rsshub.example.test/zaobao/realtime/china",
+                "author": "联合早报",
+                "tags": ["联合早报"],
+                "categories": ["联合早报"],
+            }
+        ]
+    )
     result = project.scrape("--once")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "method=rule:zaobao" in result.stderr  # the page, not the feed's copy
