@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Project, front_matter
+from conftest import SHARED, Project, front_matter
 from newsfixtures import (
     Story,
     article_page,
@@ -331,3 +331,35 @@ def test_hostile_titles_are_written_safely(project: Project) -> None:
     link_line = post.read_text(encoding="utf-8").split("\n")[10]
     assert link_line.startswith("[Breaking: \"quotes\" \\[brackets\\]")
     assert link_line.endswith(f"]({story.url})")
+
+
+REAL_PAGE = SHARED / "corpus" / "zaobao" / "2021-11-18-story20211118-1214802.html"
+
+
+@pytest.mark.skipif(not REAL_PAGE.exists(), reason="../shared/corpus not present")
+def test_real_zaobao_page_through_a_listing(project: Project) -> None:
+    url = "https://www.zaobao.com/realtime/world/story20211118-1214802"
+    listing = """<html><body><div class="layout__region--second">
+<span class="realtime-title"><a href="/realtime/world/story20211118-1214802">日本长期失业者人数上升</a></span>
+<span class="realtime-title"><a href="https://partner.example.com/ad">广告</a></span>
+</div></body></html>"""
+    project.site.add("https://www.zaobao.com/realtime/world", listing)
+    project.site.add(url, REAL_PAGE.read_bytes())
+    project.write_config([{"name": "zaobao-world", "url": "https://www.zaobao.com/realtime/world",
+                           "kind": "listing", "author": AUTHOR, "tags": [AUTHOR],
+                           "categories": [AUTHOR]}])
+    result = project.scrape("--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (post,) = project.posts()
+    text = post.read_text(encoding="utf-8")
+    meta = front_matter(text)
+    assert meta["title"] == "日本长期失业者人数上升"
+    assert meta["from"] == url
+    assert meta["date"] == datetime(2021, 11, 18, 9, 28, 39, tzinfo=UTC)
+    assert post.name == "2021-11-18-日本长期失业者人数上升.md"
+    body = text.split("<div>\n", 1)[1]
+    assert body.count("<p>") == 5
+    assert "这些数据表明，约三分之一的失业者正经历长期失业。" in body
+    for junk in ("dfp-ad", "googletag", "\u200b", "\u200c", "\ufeff", "相关推荐", "outbrain"):
+        assert junk not in text
+    assert not project.site.hits("/ad")
