@@ -20,7 +20,14 @@ from zoneinfo import ZoneInfo
 from scraper.archive import Archive
 from scraper.config import Settings, SourceConfig
 from scraper.decide import next_poll, plan_entries
-from scraper.errors import ArchiveError, ExtractError, FetchError, ScraperError, SourceError
+from scraper.errors import (
+    ArchiveError,
+    ExtractError,
+    FetchError,
+    ParseError,
+    ScraperError,
+    SourceError,
+)
 from scraper.extract import extract_article
 from scraper.extract.rules import Rule, RuleSet
 from scraper.http import Fetcher
@@ -99,7 +106,10 @@ def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
         )
         if parsed.entries:
             return parsed
-    return parsed
+    # An empty listing almost always means the site changed its layout: say so.
+    raise ParseError(
+        fetched.url, parsed.problem or "no article links found (has the page layout changed?)"
+    )
 
 
 async def run_source(deps: Deps, source: SourceConfig) -> SourceResult:

@@ -363,3 +363,12 @@ def test_real_zaobao_page_through_a_listing(project: Project) -> None:
     for junk in ("dfp-ad", "googletag", "\u200b", "\u200c", "\ufeff", "相关推荐", "outbrain"):
         assert junk not in text
     assert not project.site.hits("/ad")
+
+
+def test_listing_whose_selector_matches_nothing_fails_loudly(project: Project) -> None:
+    project.site.add("https://www.zaobao.com.sg/realtime/china", "<html><body><p>new design</p></body></html>")
+    project.write_config([{"name": "china", "url": "https://www.zaobao.com.sg/realtime/china",
+                           "kind": "listing"}])
+    result = project.scrape("--once")
+    assert result.returncode == 1
+    assert "china" in result.stdout and "matched nothing" in result.stdout

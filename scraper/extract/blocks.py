@@ -188,7 +188,7 @@ def nested_html(tokens: list[Token]) -> str:
                 rendered.append((False, html))
     if len(rendered) == 1 and not rendered[0][0]:
         return rendered[0][1]
-    parts = []
+    parts: list[str] = []
     for k, (is_block, html) in enumerate(rendered):
         if k in lone_images:  # as a paragraph of its own, an image is a figure
             parts.extend(f"<figure>{img}</figure>" for img in lone_images[k])

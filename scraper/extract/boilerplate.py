@@ -9,19 +9,16 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-__all__ = [
-    "class_weight",
-    "link_density",
-    "prune_content",
-    "remove_furniture",
-    "text_length",
-]
+from scraper.extract.measure import Dropper, Measured, Stats, measure
+
+__all__ = ["JUNK_TAGS", "class_weight", "furniture_dropper", "prune_content"]
 
 JUNK_TAGS = [
-    "script", "style", "template", "svg", "canvas", "iframe", "object", "embed", "form",
-    "input", "button", "select", "textarea", "nav", "aside", "footer", "link", "meta",
-    "dialog", "audio", "video", "map",
+    "script", "style", "template", "svg", "canvas", "iframe", "object", "embed", "input",
+    "button", "select", "textarea", "link", "meta", "dialog", "audio", "video", "map",
 ]  # fmt: skip
+# Furniture by tag; like furniture by name, kept when it holds the article.
+FURNITURE_TAGS = frozenset({"form", "nav", "aside", "footer"})
 
 # Furniture named as such: removed wherever found (unless it holds the article).
 FURNITURE = re.compile(
@@ -32,11 +29,11 @@ FURNITURE = re.compile(
     r"pagination|pager|skyscraper|signup|sign-up|paywall|login|most-?popular|trending|"
     r"more-?stories|read-?more|also-?read|toolbar|shoutbox|agegate|byline|dateline|"
     r"author-?(?:bio|info|box)|(?:^|[^a-z])tags?(?:[^a-z]|$)|hidden|print-only|skip-link|"
-    r"sr-only|visually-?hidden|screen-?reader|off-?screen",
+    r"sr-only|visually-?hidden|screen-?reader|off-?screen"
 )
-# …unless the same name says it is content.
+# …unless the same name says it is content, and the furniture word is a weak one.
 CONTENT_HINT = re.compile(r"article|body|content|main|column|story|entry|post-text")
-_STRONG_FURNITURE = re.compile(
+STRONG_FURNITURE = re.compile(
     r"comment|disqus|share|sharing|social|related|recommend|newsletter|subscri|cookie|"
     r"promo|advert|(?:^|[^a-z])(?:ads?|dfp)(?:[^a-z]|$)|outbrain|taboola|popup|modal|"
     r"breadcrumb|byline|dateline"
@@ -49,86 +46,77 @@ NEGATIVE = re.compile(
     r"footnote|gdpr|masthead|media|meta|outbrain|promo|related|scroll|share|shoutbox|"
     r"sidebar|skyscraper|sponsor|shopping|tags|tool|widget|caption|credit"
 )
-_ROLES = {"menu", "menubar", "complementary", "navigation", "alert", "alertdialog", "dialog"}
-_PROTECTED = {"html", "body", "article", "main"}
-_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-COMMAS = re.compile(r"[,，、。،]")
-
-
-def text_length(node: LexborNode) -> int:
-    """Characters of text, runs of whitespace counted as one."""
-    return len(" ".join(node.text().split()))
-
-
-def link_density(node: LexborNode, total: int | None = None) -> float:
-    total = text_length(node) if total is None else total
-    if not total:
-        return 0.0
-    links = sum(text_length(a) for a in node.css("a[href]"))
-    return min(1.0, links / total)
-
-
-def _names(node: LexborNode) -> str:
-    attrs = node.attributes
-    return f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+_ROLES = frozenset({"menu", "menubar", "complementary", "navigation", "alert", "alertdialog",
+                    "dialog"})  # fmt: skip
+_PROTECTED = frozenset({"html", "body", "article", "main"})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_PRUNED = frozenset({"table", "ul", "div", "section", "header"})
+_MAX_FURNITURE_SHARE = 0.4
 
 
 def class_weight(node: LexborNode) -> int:
+    """Readability's weight of an element's class and id: ±25 each."""
     weight = 0
     attrs = node.attributes
-    for value in (attrs.get("class"), attrs.get("id")):
-        if value:
-            value = value.lower()
-            weight -= 25 if NEGATIVE.search(value) else 0
-            weight += 25 if POSITIVE.search(value) else 0
+    for name in (attrs.get("class"), attrs.get("id")):
+        if name:
+            lowered = name.lower()
+            weight -= 25 if NEGATIVE.search(lowered) else 0
+            weight += 25 if POSITIVE.search(lowered) else 0
     return weight
 
 
-def remove_furniture(body: LexborNode) -> None:
-    """Remove junk tags, hidden elements, and elements whose class/id/role name
-    them as furniture, sparing any that hold a large share of the page's text."""
-    page_text = max(1, text_length(body))
-    doomed: list[LexborNode] = []
-    for node in body.css("[class], [id], [role], [hidden], [aria-hidden], [style]"):
-        tag = node.tag or ""
-        if tag in _PROTECTED:
-            continue
+def _hidden(attrs: dict[str, str | None]) -> bool:
+    return (
+        "hidden" in attrs
+        or (attrs.get("aria-hidden") or "").lower() == "true"
+        or bool(_HIDDEN_STYLE.search(attrs.get("style") or ""))
+    )
+
+
+def _named_furniture(names: str) -> bool:
+    if not FURNITURE.search(names):
+        return False
+    return not CONTENT_HINT.search(names) or bool(STRONG_FURNITURE.search(names))
+
+
+def furniture_dropper(page_text: int) -> Dropper:
+    """A ``measure`` dropper for the whole page: hidden elements, and elements whose
+    tag, class, id or role name them as furniture, sparing those that hold the
+    article or a large share of the page's text."""
+    verdicts: dict[str, bool] = {}  # class and id strings repeat: decide each once
+
+    def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
+        if is_root or tag in _PROTECTED:
+            return False
         attrs = node.attributes
-        if (
-            "hidden" in attrs
-            or (attrs.get("aria-hidden") or "").lower() == "true"
-            or _HIDDEN.search(attrs.get("style") or "")
-        ):
-            doomed.append(node)
-            continue
-        names = _names(node)
-        role = (attrs.get("role") or "").lower()
-        furniture = role in _ROLES
-        if not furniture and names.strip() and FURNITURE.search(names):
-            furniture = not CONTENT_HINT.search(names) or bool(_STRONG_FURNITURE.search(names))
+        if not attrs and tag not in FURNITURE_TAGS:
+            return False
+        if ("hidden" in attrs or "aria-hidden" in attrs or "style" in attrs) and _hidden(attrs):
+            return True
+        furniture = tag in FURNITURE_TAGS or (attrs.get("role") or "").lower() in _ROLES
         if not furniture:
-            continue
-        if node.css_first("article, [itemprop=articleBody]") is not None:
-            continue
-        if text_length(node) > 0.4 * page_text:
-            continue
-        doomed.append(node)
-    for node in reversed(doomed):  # innermost first: an ancestor is never freed early
-        node.decompose()
+            names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+            verdict = verdicts.get(names)
+            if verdict is None:
+                verdict = verdicts[names] = _named_furniture(names)
+            furniture = verdict
+        return furniture and not stats.marked and stats.text <= _MAX_FURNITURE_SHARE * page_text
+
+    return drop
 
 
 def _is_data_table(table: LexborNode) -> bool:
-    attrs = table.attributes
-    if (attrs.get("role") or "") == "presentation":
+    if (table.attributes.get("role") or "") == "presentation":
         return False
     if table.css_first("caption, thead, th, col, colgroup, tfoot") is not None:
         return True
-    rows = len(table.css("tr"))
-    cols = max((len(tr.css("td")) for tr in table.css("tr")[:5]), default=0)
-    return rows >= 10 or cols > 4 or (rows * cols > 10)
+    rows = table.css("tr")
+    cols = max((len(tr.css("td")) for tr in rows[:5]), default=0)
+    return len(rows) >= 10 or cols > 4 or len(rows) * cols > 10
 
 
-def _has_ancestor(node: LexborNode, tags: tuple[str, ...], limit: int = 8) -> bool:
+def _inside(node: LexborNode, tags: tuple[str, ...], limit: int = 8) -> bool:
     parent = node.parent
     for _ in range(limit):
         if parent is None:
@@ -139,73 +127,63 @@ def _has_ancestor(node: LexborNode, tags: tuple[str, ...], limit: int = 8) -> bo
     return False
 
 
-def _conditionally_doomed(node: LexborNode, score: float, div_paragraphs: set[int]) -> bool:
-    """Readability's _cleanConditionally test for one element."""
-    tag = node.tag or ""
-    if tag == "table" and _is_data_table(node):
+def _doomed(node: LexborNode, tag: str, stats: Stats, score: float) -> bool:
+    """Readability's _cleanConditionally test, on measured numbers."""
+    if tag == "p":  # a short paragraph that is only a link: "Related: …", "Read more"
+        return 0 < stats.text < 150 and stats.link_density > 0.8
+    if tag not in _PRUNED:
         return False
-    if _has_ancestor(node, ("code", "pre")):
+    if (tag == "table" and _is_data_table(node)) or _inside(node, ("code", "pre")):
         return False
     weight = class_weight(node)
     if weight + score < 0:
         return True
-    text = node.text()
-    if len(COMMAS.findall(text)) >= 10:
+    if stats.commas >= 10:
         return False
-    length = len(" ".join(text.split()))
-    paragraphs = len(node.css("p")) + sum(
-        1 for div in node.css("div") if div.mem_id in div_paragraphs
-    )
-    images = len(node.css("img"))
-    items = len(node.css("li")) - 100
-    inputs = len(node.css("input"))
-    heading = sum(text_length(h) for h in node.css("h1, h2, h3, h4, h5, h6"))
-    density = link_density(node, length)
-    is_list = tag in ("ul", "ol")
-    in_figure = _has_ancestor(node, ("figure",))
+    length = stats.text
+    paragraphs = stats.paragraphs - (tag == "div" and not stats.has_block)
+    images = stats.images
+    is_list = tag == "ul"
+    in_figure = _inside(node, ("figure",))
+    density = stats.link_density
     doomed = (
         (images > 1 and paragraphs / images < 0.5 and not in_figure)
-        or (not is_list and items > paragraphs)
-        or inputs > paragraphs // 3
+        or (not is_list and stats.items - 100 > paragraphs)
         or (
             not is_list
-            and heading < 0.9 * max(1, length)
+            and stats.headings < 0.9 * max(1, length)
             and length < 25
             and (images == 0 or images > 2)
             and not in_figure
         )
         or (not is_list and weight < 25 and density > 0.2)
         or (weight >= 25 and density > 0.5)
+        or (is_list and density > 0.5)
     )
-    doomed = doomed or (is_list and density > 0.5)
-    if doomed and is_list:  # a plain list of images stays
-        children = [c for c in node.iter()]
-        if all(len([g for g in c.iter()]) <= 1 for c in children) and images == len(children):
+    if doomed and is_list and images:  # a plain list of images stays
+        items = list(node.iter())
+        if images == len(items) and all(len(list(item.iter())) <= 1 for item in items):
             return False
     return doomed
 
 
-def prune_content(
-    nodes: list[LexborNode], scores: dict[int, float], div_paragraphs: set[int]
-) -> list[LexborNode]:
+def prune_content(nodes: list[LexborNode], scores: dict[int, float]) -> list[LexborNode]:
     """Readability's conditional cleaning inside the chosen nodes: link lists, image
-    galleries without text, negatively named blocks. ``div_paragraphs``: the divs
-    that hold only inline content, which count as paragraphs."""
+    galleries without text, negatively named blocks, link-only paragraphs. Returns
+    the nodes that are left."""
     kept = []
     for top in nodes:
-        inner = [
-            n for n in top.css("table, ul, div, section, header")
-            if n.mem_id != top.mem_id
-        ]  # fmt: skip
-        for node in reversed(inner):
-            if _conditionally_doomed(node, scores.get(node.mem_id, 0.0), div_paragraphs):
-                node.decompose()
-        for paragraph in reversed(top.css("p")):
-            length = text_length(paragraph)
-            if 0 < length < 150 and link_density(paragraph, length) > 0.8:
-                if paragraph.mem_id == top.mem_id:
-                    break
-                paragraph.decompose()
+
+        def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
+            if is_root and tag != "p":
+                return False
+            return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0))
+
+        measured: Measured = measure(top, drop)
+        for node in measured.dropped:
+            if node.mem_id == top.mem_id:
+                break
+            node.decompose()
         else:
             kept.append(top)
     return kept

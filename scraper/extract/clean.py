@@ -28,6 +28,7 @@ from scraper.extract.blocks import (
     escape_text,
     nested_html,
 )
+from scraper.extract.limits import bounded_html
 from scraper.extract.media import (
     absolute_href,
     image_html,
@@ -41,7 +42,7 @@ _JUNK_CHARS = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0b-\x1f\x7f-
 _SPACE = re.compile(r"\s+")
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
 _LINE_HEIGHT_0 = re.compile(r"line-height\s*:\s*0(?![.\d])", re.I)
-_MAX_DEPTH = 200
+_MAX_DEPTH = 150  # levels of markup kept; deeper, only the text
 
 DROPPED = frozenset({
     "script", "style", "noscript", "iframe", "frame", "frameset", "object", "embed", "form",
@@ -90,7 +91,7 @@ def clean_body(fragment_html: str, base_url: str, *, strip: Sequence[str] = ()) 
         return ""
     # Parsed as a document, not a fragment: selectolax treats a fragment's first node
     # as the whole fragment, and <body> gives one root to walk.
-    tree = LexborHTMLParser(fragment_html)
+    tree = LexborHTMLParser(bounded_html(fragment_html))
     for selector in strip:
         for node in reversed(tree.css(selector)):
             node.decompose()
@@ -113,7 +114,7 @@ def body_text_length(body: str) -> int:
         return 0
     root = LexborHTMLParser(body).body
     text = root.text() if root is not None else ""
-    return len(text) - sum(1 for ch in text if ch.isspace())
+    return len("".join(text.split()))
 
 
 def escape_attr(value: str) -> str:
@@ -243,7 +244,7 @@ class _Walker:
                     items.append(f"<dd>{text.strip()}</dd>")
             elif child.tag in DROPPED or _hidden(child.attributes):
                 continue
-            elif child.tag == "div":
+            elif child.tag == "div" and depth < _MAX_DEPTH:
                 self._dl_items(child, items, depth + 1)
             else:
                 tag = child.tag if child.tag in ("dt", "dd") else "dd"
@@ -260,10 +261,7 @@ class _Walker:
         out.append((BLOCK, "<hr>"))
 
     def block_pre(self, node: LexborNode, out: list[Token], depth: int) -> None:
-        parts: list[str] = []
-        _pre_text(node, parts)
-        text = "".join(parts)
-        text = re.sub(r"^(?:[ \t]*\n)+", "", text).rstrip()
+        text = re.sub(r"^(?:[ \t]*\n)+", "", _pre_text(node)).rstrip()
         if not text:
             return
         kids = [c for c in node.iter(include_text=True) if not c.is_empty_text_node]
@@ -272,44 +270,38 @@ class _Walker:
         out.append((BLOCK, f"<pre>{inner}</pre>"))
 
     def block_figure(self, node: LexborNode, out: list[Token], depth: int) -> None:
-        captions: list[str] = []
+        caption: list[Token] = []
         body: list[Token] = []
         for child in node.iter(include_text=True):
             if child.tag == "figcaption" and not _hidden(child.attributes):
-                caption = self.nested(child, depth)
-                if caption:
-                    captions.append(caption)
+                caption.append((BOUNDARY,))
+                self.children(child, caption, depth + 1)
             else:
                 self.emit(child, body, depth + 1)
         images = [t[1] for t in body if t[0] == IMG]
         if not images:  # not a picture: its content and caption are plain flow
-            out.append((BOUNDARY,))
-            out.extend(body)
-            out.extend(t for c in captions for t in ((BOUNDARY,), (BLOCK, f"<p>{c}</p>")))
-            out.append((BOUNDARY,))
+            out.extend(((BOUNDARY,), *body, *caption, (BOUNDARY,)))
             return
-        caption = f"<figcaption>{' '.join(captions)}</figcaption>" if captions else ""
-        out.append((BLOCK, f"<figure>{''.join(images)}{caption}</figure>"))
+        caption_html = nested_html(caption)
+        caption_html = f"<figcaption>{caption_html}</figcaption>" if caption_html else ""
+        out.append((BLOCK, f"<figure>{''.join(images)}{caption_html}</figure>"))
         rest = [t for t in body if t[0] != IMG]
-        if any(
-            t[0] == BLOCK or (t[0] == TEXT and t[1].strip()) for t in rest
-        ):  # stray text in a figure is kept
-            out.append((BOUNDARY,))
-            out.extend(rest)
-            out.append((BOUNDARY,))
+        if any(t[0] == BLOCK or (t[0] == TEXT and t[1].strip()) for t in rest):
+            out.extend(((BOUNDARY,), *rest, (BOUNDARY,)))  # stray text in a figure is kept
 
     def block_table(self, node: LexborNode, out: list[Token], depth: int) -> None:
-        captions: list[str] = []
+        captions: list[Token] = []
         sections: list[tuple[str, list[LexborNode]]] = []
         for child in node.iter():
             if child.tag == "caption":
-                captions.append(self.nested(child, depth))
+                captions.append((BOUNDARY,))
+                self.children(child, captions, depth + 1)
             elif child.tag in ("thead", "tbody", "tfoot"):
                 rows = [r for r in child.iter() if r.tag == "tr"]
                 sections.append((child.tag, rows))
             elif child.tag == "tr":
                 sections.append(("tbody", [child]))
-        caption = " ".join(c for c in captions if c)
+        caption = nested_html(captions)
         cells = [c for _, rows in sections for r in rows for c in r.iter() if c.tag in ("td", "th")]
         if len(cells) <= 1 and not caption:  # a layout table: its content is plain flow
             out.append((BOUNDARY,))
@@ -353,12 +345,17 @@ def _element_children(node: LexborNode) -> list[LexborNode]:
     return [c for c in node.iter(include_text=True) if c.is_element_node or c.is_text_node]
 
 
-def _pre_text(node: LexborNode, parts: list[str]) -> None:
-    for child in node.iter(include_text=True):
+def _pre_text(node: LexborNode) -> str:
+    """The text of a <pre>, <br> as a line break; iterative, for any depth."""
+    parts: list[str] = []
+    stack = list(node.iter(include_text=True))[::-1]
+    while stack:
+        child = stack.pop()
         if child.is_text_node:
             parts.append(_JUNK_CHARS.sub("", child.text_content or ""))
         elif child.is_element_node and child.tag not in DROPPED:
             if child.tag == "br":
                 parts.append("\n")
             else:
-                _pre_text(child, parts)
+                stack.extend(list(child.iter(include_text=True))[::-1])
+    return "".join(parts)

@@ -144,7 +144,8 @@ def _lenient_json(text: str) -> list[Any]:
 def _concatenated(text: str) -> list[Any]:
     """Several JSON values one after another (``{…}{…}`` or ``{…};``)."""
     decoder = json.JSONDecoder(strict=False)
-    values, pos = [], 0
+    values: list[Any] = []
+    pos = 0
     while pos < len(text):
         while pos < len(text) and text[pos] in " \t\r\n;,":
             pos += 1

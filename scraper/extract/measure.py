@@ -1,0 +1,153 @@
+"""One pass over a tree that measures every element bottom-up (text, links, commas,
+paragraphs…) and drops elements on the way, so that a dropped element's numbers
+never reach its ancestors. Linear in the size of the tree whatever its depth: the
+generic extractor's scoring and pruning read these numbers instead of re-walking
+subtrees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from selectolax.lexbor import LexborNode
+
+__all__ = ["BLOCK_TAGS", "Measured", "Stats", "measure"]
+
+COMMAS = re.compile(r"[,，、。،]")
+# Children that make a <div> a container rather than a paragraph (readability's list).
+BLOCK_TAGS = frozenset({
+    "blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul", "section", "article",
+    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header", "main", "picture",
+})  # fmt: skip
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+@dataclass(slots=True)
+class Stats:
+    text: int = 0  # characters of text, whitespace runs counted as one
+    links: int = 0  # of which inside a[href]
+    commas: int = 0
+    loose_text: int = 0  # text outside any block child (a div's own paragraph)
+    loose_commas: int = 0
+    has_block: bool = False
+    paragraphs: int = 0  # <p>, and <div>s holding only inline content
+    images: int = 0
+    items: int = 0  # <li>
+    headings: int = 0  # characters of heading text
+    children: int = 0  # element children kept
+    marked: bool = False  # holds an <article> or a schema.org articleBody
+
+    def add(self, child: Stats, block: bool) -> None:
+        self.text += child.text
+        self.links += child.links
+        self.commas += child.commas
+        self.paragraphs += child.paragraphs
+        self.images += child.images
+        self.items += child.items
+        self.headings += child.headings
+        self.marked = self.marked or child.marked
+        self.children += 1
+        if block:
+            self.has_block = True
+        else:
+            self.loose_text += child.text
+            self.loose_commas += child.commas
+
+    @property
+    def link_density(self) -> float:
+        return min(1.0, self.links / self.text) if self.text else 0.0
+
+
+# drop(node, tag, stats, is_root) -> bool: called once per element, children first.
+Dropper = Callable[[LexborNode, str, Stats, bool], bool]
+
+
+@dataclass
+class Measured:
+    stats: dict[int, Stats] = field(default_factory=dict)
+    parent: dict[int, int] = field(default_factory=dict)
+    nodes: dict[int, LexborNode] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)  # elements in page order
+    dropped: list[LexborNode] = field(default_factory=list)  # innermost first
+    dead: set[int] = field(default_factory=set)  # dropped, or inside something dropped
+
+    def ancestors(self, key: int, limit: int = 1_000_000) -> list[int]:
+        found: list[int] = []
+        key = self.parent.get(key, 0)
+        while key and len(found) < limit:
+            found.append(key)
+            key = self.parent.get(key, 0)
+        return found
+
+
+def measure(root: LexborNode, drop: Dropper, marked: frozenset[int] = frozenset()) -> Measured:
+    """Measure ``root``'s subtree; ``drop`` decides which elements go (they are
+    listed in ``dropped``, not removed: call ``decompose`` on them in that order).
+    ``marked``: ids of elements that count as an article body."""
+    result = Measured()
+    stats = result.stats
+    root_id = root.mem_id
+    # page order, parents before children: (node, tag, id, parent id); text has id 0
+    entries: list[tuple[LexborNode, str, int, int]] = []
+    stack: list[tuple[LexborNode, str, int]] = [(root, root.tag or "", 0)]
+    while stack:
+        node, tag, parent_key = stack.pop()
+        if tag == "-text":
+            entries.append((node, tag, 0, parent_key))
+            continue
+        key = node.mem_id
+        entries.append((node, tag, key, parent_key))
+        stats[key] = Stats()
+        result.parent[key] = parent_key
+        result.nodes[key] = node
+        result.order.append(key)
+        children = [
+            (child, child_tag, key)
+            for child in node.iter(include_text=True, skip_empty=True)
+            if (child_tag := child.tag or "-") == "-text" or child_tag[0] not in "-_!#"
+        ]
+        children.reverse()
+        stack.extend(children)
+    for node, tag, key, parent_key in reversed(entries):
+        into = stats.get(parent_key) if key != root_id else None
+        if not key:  # a text node
+            if into is not None:
+                text = node.text_content or ""
+                length = len(" ".join(text.split()))
+                commas = len(COMMAS.findall(text))
+                into.text += length
+                into.loose_text += length
+                into.commas += commas
+                into.loose_commas += commas
+            continue
+        own = stats[key]
+        _own_numbers(node, tag, own)
+        if key in marked:
+            own.marked = True
+        if drop(node, tag, own, key == root_id):
+            result.dropped.append(node)
+            continue
+        if into is not None:
+            into.add(own, tag in BLOCK_TAGS)
+    dropped = {n.mem_id for n in result.dropped}
+    for key in result.order:
+        if key in dropped or result.parent.get(key) in result.dead:
+            result.dead.add(key)
+    return result
+
+
+def _own_numbers(node: LexborNode, tag: str, own: Stats) -> None:
+    if tag == "p" or (tag == "div" and not own.has_block):
+        own.paragraphs += 1
+    elif tag == "img":
+        own.images += 1
+    elif tag == "li":
+        own.items += 1
+    elif tag in _HEADINGS:
+        own.headings = own.text
+    elif tag == "a" and "href" in node.attributes:
+        own.links = own.text
+    elif tag == "article":
+        own.marked = True

@@ -1,0 +1,234 @@
+"""extract_generic on small hand-made pages (tests/data/generic), and its limits."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract.bench_adapter import _aeb
+from scraper.extract.clean import clean_body
+from scraper.extract.generic import extract_generic
+from scraper.extract.limits import bounded_html
+
+DATA = Path(__file__).parent / "data" / "generic"
+URL = "https://news.example.com/2024/story.html"
+ZAOBAO = Path(__file__).resolve().parents[1] / "../shared/corpus/zaobao"
+
+
+def page(name: str) -> str:
+    return (DATA / name).read_text("utf-8")
+
+
+def body_text(body: str) -> str:
+    root = LexborHTMLParser(body).body
+    return root.text(separator=" ") if root is not None else ""
+
+
+def assert_well_formed(body: str) -> None:
+    """Body rules of the archive format, and nothing left for clean_body to do."""
+    for line in body.split("\n"):
+        assert line.startswith("<") and not line[0].isspace()
+    assert clean_body(body, URL) == body
+    doc = f"<div>\n{body}\n</div>\n"
+    assert [t.type for t in MarkdownIt("commonmark").parse(doc)] == ["html_block"]
+
+
+def test_news_article() -> None:
+    result = extract_generic(page("news_article.html"), URL)
+    assert result.method == "generic"
+    assert result.title == "River Town Opens New Bridge After Decade of Delays"
+    assert result.published == datetime(2024, 3, 5, 9, 30, tzinfo=UTC)
+    assert result.author == "Jane Reporter"
+    assert result.image == "https://news.example.com/images/bridge-lead.jpg"
+    assert result.language == "en"
+    assert result.tags == ("bridges", "infrastructure", "river town")
+    text = body_text(result.body)
+    for kept in (
+        "After ten years of planning disputes",
+        "Hundreds of residents walked across the span",
+        "A long road to the river",
+        "The project was first proposed in 2014",
+        "steel prices",
+        "We learned more about mud",
+        "Length: 420 metres",
+        "Local businesses on the western side",
+        "The old ferry landing will be turned into a small park",
+    ):
+        assert kept in text
+    for junk in (
+        "Sport",
+        "cookies",
+        "Share on Twitter",
+        "Advertisement",
+        "Related stories",
+        "Ferry service ends",
+        "morning newsletter",
+        "waiting for this bridge",
+        "Most read",
+        "All rights reserved",
+        "By Jane Reporter",
+    ):
+        assert junk not in text
+    assert result.body.startswith("<p>After ten years")  # no title, no byline
+    assert '<a href="https://news.example.com/news/steel-prices">' in result.body
+    assert "<h2>A long road to the river</h2>" in result.body
+    assert_well_formed(result.body)
+
+
+def test_chinese_article_with_div_paragraphs() -> None:
+    sgt = timezone(timedelta(hours=8))
+    result = extract_generic(page("chinese_article.html"), URL, default_tz=sgt)
+    assert result.title == "山城新建图书馆周末开放 市民排队入馆"
+    assert result.published == datetime(2024, 5, 18, 10, 20, tzinfo=sgt)
+    assert result.author == "王小明"
+    assert result.tags == ("图书馆", "山城", "文化")
+    assert result.language == "zh-CN"
+    lines = result.body.split("\n")
+    assert lines[0].startswith("<p>本报讯 山城市新建的市立图书馆")
+    text = body_text(result.body)
+    for kept in ("藏书量超过一百二十万册", "李女士说", "第二客厅", "自助借还机共有四十台"):
+        assert kept in text
+    for junk in ("首页", "分享到", "相关新闻", "热点排行", "版权所有", "山城地铁二号线"):
+        assert junk not in text
+    assert '<img src="https://img.example.cn/2024/0518/lib.jpg" alt="图书馆外景">' in result.body
+    assert_well_formed(result.body)
+
+
+def test_article_body_marked_with_itemprop() -> None:
+    result = extract_generic(page("marked_body.html"), URL)
+    assert result.title == "港口货运量连续三个月回升"
+    assert result.published == datetime(2024, 6, 2, 8, 15, tzinfo=timezone(timedelta(hours=8)))
+    lines = result.body.split("\n")
+    assert len(lines) == 3
+    assert lines[0].startswith("<p>示例财经讯 最新统计数据显示")
+    assert "\u200b" not in result.body
+    assert "推荐阅读" not in result.body and "标签" not in result.body
+    assert_well_formed(result.body)
+
+
+def test_layout_table_cell() -> None:
+    result = extract_generic(page("layout_table.html"), URL)
+    text = body_text(result.body)
+    assert "The fishing boats came in late on Thursday" in text
+    assert "raise the mooring fees" in text
+    assert "Archive" not in text and "Advertise here" not in text
+    assert "<table" not in result.body
+    assert_well_formed(result.body)
+
+
+def test_article_in_chunks() -> None:
+    result = extract_generic(page("chunked_article.html"), URL)
+    text = body_text(result.body)
+    assert "Twenty years ago almost every night train" in text
+    assert "The revival has not been easy" in text
+    assert "keep stations open for arrivals at six" in text
+    assert "Subscribe" not in text and "Get our app" not in text
+    assert "Another story about trains" not in text
+
+
+def test_leading_title_and_byline_dropped() -> None:
+    html = (
+        "<html><head><title>A Headline | Site</title><meta name='author' content='Sam Writer'>"
+        "</head><body><div class='post'><h1>A Headline</h1><p>By Sam Writer</p>"
+        "<p>Updated 10:01 pm PST, Tuesday, November 19, 2019</p>"
+        + "<p>This is a long paragraph of the article body, with enough words in it to count "
+        "as real content for any extractor that reads it, and then some more words.</p>"
+        * 3
+        + "</div></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert body.startswith("<p>This is a long paragraph")
+    assert "Sam Writer" not in body and "A Headline" not in body and "10:01" not in body
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "",
+        "   ",
+        "<html></html>",
+        "<html><body></body></html>",
+        "<p>short</p>",
+        "\x00\x01\x02 garbage \ufffd <<<>>> </div></p>",
+        "<frameset><frame src='x'></frameset>",
+    ],
+)
+def test_nothing_to_find(html: str) -> None:
+    result = extract_generic(html, URL)
+    assert result.body == ""
+    assert result.method == "generic"
+
+
+def test_never_raises_on_binary_garbage() -> None:
+    rng = random.Random(7)
+    for _ in range(5):
+        junk = bytes(rng.getrandbits(8) for _ in range(20_000)).decode("latin-1")
+        assert extract_generic(junk, URL).method == "generic"
+    assert extract_generic(b"<p>bytes \xff\xfe</p>", URL).method == "generic"  # type: ignore[arg-type]
+
+
+def test_nested_fifty_levels() -> None:
+    text = "A sentence of the deeply nested article, with commas, and words. " * 5
+    html = "<div>" * 50 + f"<p>{text}</p>" * 3 + "</div>" * 50
+    assert "deeply nested article" in extract_generic(html, URL).body
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<div><span>" * 60_000 + "<p>" + "words, " * 100,
+        "<table><tr><td>" * 20_000 + "words, " * 100,
+        "<p>" + "<b>" * 60_000 + "words " * 100,
+    ],
+)
+def test_pathological_nesting_is_bounded(html: str) -> None:
+    start = time.process_time()
+    result = extract_generic(html, URL)
+    assert time.process_time() - start < 5
+    assert result.method == "generic"
+
+
+def test_large_page_is_bounded() -> None:
+    paragraph = "<p>" + "Some sentence, with words and commas, here. " * 10 + "</p>\n"
+    html = "<html><body><div>" + paragraph * 45_000 + "</div></body></html>"  # ~20 MB
+    start = time.process_time()
+    result = extract_generic(html, URL)
+    assert time.process_time() - start < 20
+    assert result.body.startswith("<p>Some sentence")
+
+
+def test_bounded_html() -> None:
+    ordinary = "<div><p>a<p>b<ul><li>x<li>y</ul><img src=x><br></div>" * 1000
+    assert bounded_html(ordinary) == ordinary
+    deep = "<div>" * 3000 + "text"
+    assert bounded_html(deep, max_depth=2000) == "<div>" * 2000
+    assert bounded_html("x" * 10, max_chars=4) == "xxxx"
+
+
+def test_bench_adapter_returns_body() -> None:
+    assert (
+        _aeb(page("news_article.html"), URL) == extract_generic(page("news_article.html"), URL).body
+    )
+    assert _aeb("", URL) == ""
+
+
+def test_zaobao_page() -> None:
+    path = ZAOBAO / "2021-11-18-story20211118-1214802.html"
+    if not path.exists():
+        pytest.skip("shared corpus not present")
+    sgt = timezone(timedelta(hours=8))
+    url = "https://www.zaobao.com/realtime/world/story20211118-1214802"
+    result = extract_generic(path.read_text("utf-8"), url, default_tz=sgt)
+    lines = result.body.split("\n")
+    assert len(lines) == 5
+    assert lines[0].startswith("<p>（早报讯）日本媒体周四（11月18日）报道")
+    assert "googletag" not in result.body
+    assert result.title == "日本长期失业者人数上升"
+    assert result.published == datetime(2021, 11, 18, 17, 28, 39, tzinfo=sgt)
+    assert_well_formed(result.body)
