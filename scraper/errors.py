@@ -1,13 +1,13 @@
 """The exception tree. Library errors are translated into these at the edge.
 
-    ScraperError
-    ├── ConfigError            the config file is missing or invalid (exit 2)
-    ├── SourceError(url)       something about one URL of one source
-    │   ├── FetchError         network, HTTP status, size cap, blocked address
-    │   ├── ParseError         a feed or listing that cannot be read at all
-    │   └── ExtractError       a page with no article in it
-    ├── ArchiveError           writing the archive failed (disk full, read-only)
-    └── StateError             the state database is locked or unusable
+ScraperError
+├── ConfigError            the config file is missing or invalid (exit 2)
+├── SourceError(url)       something about one URL of one source
+│   ├── FetchError         network, HTTP status, size cap, blocked address
+│   ├── ParseError         a feed or listing that cannot be read at all
+│   └── ExtractError       a page with no article in it
+├── ArchiveError           writing the archive failed (disk full, read-only)
+└── StateError             the state database is locked or unusable
 """
 
 from __future__ import annotations

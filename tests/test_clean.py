@@ -107,6 +107,32 @@ def test_structure(html: str, expected: str) -> None:
     assert clean(out) == out
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<table><caption>a</caption><caption><p>b</p></caption><tr><td>1</td><td>2</td></tr></table>",
+        "<figure><figcaption><p>a</p><p>b</p></figcaption></figure>",
+        "<figure><img src='/a.jpg'><figcaption>a<ul><li>b</li></ul></figcaption></figure>",
+        "<ul><div><a</div><img src='/i.png'><p>a</p></ul>",
+        "<blockquote><hr>a<br><br>a</blockquote>",
+        "a<br><b></b><br>a",
+        "a<sup><br style='display:none'><br></sup>",
+    ],
+)
+def test_found_by_fuzzing_stay_idempotent(html: str) -> None:
+    out = clean(html)
+    assert clean(out) == out
+    assert_line_rules(out)
+    assert text_chars(out) == text_chars(html)
+
+
+def test_pathological_nesting_keeps_text() -> None:
+    assert clean("<pre>" + "<span>" * 1900 + "x\ny") == "<pre>x&#10;y</pre>"
+    assert clean("<dl>" + "<div>" * 1900 + "<dt>x</dt>") == "<dl><dd>x</dd></dl>"
+    out = clean("<ul><li>" * 1900 + "deep")
+    assert "deep" in out and clean(out) == out
+
+
 def test_empty_inputs() -> None:
     assert clean("") == ""
     assert clean("   \n ") == ""

@@ -147,6 +147,29 @@ def test_leading_title_and_byline_dropped() -> None:
     assert "Sam Writer" not in body and "A Headline" not in body and "10:01" not in body
 
 
+def test_short_item_falls_back_to_the_article_region() -> None:
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav><article><h1>Notice</h1>"
+        "<p>Office closed Monday.</p><p>Back Tuesday.</p></article><footer>f</footer></body></html>"
+    )
+    assert extract_generic(html, URL).body == (
+        "<h2>Notice</h2>\n<p>Office closed Monday.</p>\n<p>Back Tuesday.</p>"
+    )
+
+
+def test_short_chinese_paragraphs_count() -> None:
+    html = (
+        "<html><body><div class='menu'><a href='/'>首页</a></div><div class='text'>"
+        "<p>这是一段很短的中文正文，只有十几个字。</p><p>第二段也很短，但是意思完整。</p>"
+        "</div><div class='links'><a href='/1'>其他新闻标题一</a> <a href='/2'>其他新闻标题二</a></div>"
+        "</body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert (
+        body == "<p>这是一段很短的中文正文，只有十几个字。</p>\n<p>第二段也很短，但是意思完整。</p>"
+    )
+
+
 @pytest.mark.parametrize(
     "html",
     [

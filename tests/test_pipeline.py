@@ -312,12 +312,17 @@ def test_not_html_and_oversized_pages_fail_with_reasons_others_go_on(project: Pr
 
 def test_hostile_titles_are_written_safely(project: Project) -> None:
     title = 'Breaking: "quotes" [brackets] #hash ../../etc/passwd\n--- \\ <b>x</b>'
-    story = Story("https://news.example.test/news/2026/hostile.html", title, T0,
-                  make_story("https://news.example.test", 1, T0).paragraphs)
+    story = Story(
+        "https://news.example.test/news/2026/hostile.html",
+        title,
+        T0,
+        make_story("https://news.example.test", 1, T0).paragraphs,
+    )
     project.site.add(FEED_URL, rss2([story]), content_type="application/rss+xml")
     project.site.add(story.url, article_page(story))
-    project.write_config([{"name": "rss", "url": FEED_URL, "author": "Desk: night #2",
-                           "tags": ["a, b", "[x]"]}])
+    project.write_config(
+        [{"name": "rss", "url": FEED_URL, "author": "Desk: night #2", "tags": ["a, b", "[x]"]}]
+    )
     result = project.scrape("--once")
     assert result.returncode == 0, result.stdout + result.stderr
     (post,) = project.posts()
@@ -329,7 +334,7 @@ def test_hostile_titles_are_written_safely(project: Project) -> None:
     assert meta["author"] == "Desk: night #2"
     assert meta["tags"] == ["a, b", "[x]"]
     link_line = post.read_text(encoding="utf-8").split("\n")[10]
-    assert link_line.startswith("[Breaking: \"quotes\" \\[brackets\\]")
+    assert link_line.startswith('[Breaking: "quotes" \\[brackets\\]')
     assert link_line.endswith(f"]({story.url})")
 
 
@@ -345,9 +350,18 @@ def test_real_zaobao_page_through_a_listing(project: Project) -> None:
 </div></body></html>"""
     project.site.add("https://www.zaobao.com/realtime/world", listing)
     project.site.add(url, REAL_PAGE.read_bytes())
-    project.write_config([{"name": "zaobao-world", "url": "https://www.zaobao.com/realtime/world",
-                           "kind": "listing", "author": AUTHOR, "tags": [AUTHOR],
-                           "categories": [AUTHOR]}])
+    project.write_config(
+        [
+            {
+                "name": "zaobao-world",
+                "url": "https://www.zaobao.com/realtime/world",
+                "kind": "listing",
+                "author": AUTHOR,
+                "tags": [AUTHOR],
+                "categories": [AUTHOR],
+            }
+        ]
+    )
     result = project.scrape("--once")
     assert result.returncode == 0, result.stdout + result.stderr
     (post,) = project.posts()
@@ -366,9 +380,12 @@ def test_real_zaobao_page_through_a_listing(project: Project) -> None:
 
 
 def test_listing_whose_selector_matches_nothing_fails_loudly(project: Project) -> None:
-    project.site.add("https://www.zaobao.com.sg/realtime/china", "<html><body><p>new design</p></body></html>")
-    project.write_config([{"name": "china", "url": "https://www.zaobao.com.sg/realtime/china",
-                           "kind": "listing"}])
+    project.site.add(
+        "https://www.zaobao.com.sg/realtime/china", "<html><body><p>new design</p></body></html>"
+    )
+    project.write_config(
+        [{"name": "china", "url": "https://www.zaobao.com.sg/realtime/china", "kind": "listing"}]
+    )
     result = project.scrape("--once")
     assert result.returncode == 1
     assert "china" in result.stdout and "matched nothing" in result.stdout

@@ -19,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.clean import body_text_length, clean_body
 from scraper.extract.hydrate import Hydrated, find_hydrated
+from scraper.extract.limits import bounded_html
 from scraper.extract.meta import json_ld_objects, page_metadata, parse_datetime
 from scraper.types import Extracted
 
@@ -57,7 +58,7 @@ def apply_rule(
 ) -> Extracted | None:
     """The article on ``html`` as ``rule`` sees it; None when it finds no body."""
     tz = rule_zone(rule, default_tz)
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(bounded_html(html))
     meta = page_metadata(tree, url, default_tz=tz)
     hydrated = find_hydrated(rule.hydration, _scripts(tree), tz)
     body = _body(rule, tree, hydrated, url)

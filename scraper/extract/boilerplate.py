@@ -9,7 +9,7 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from scraper.extract.measure import Dropper, Measured, Stats, measure
+from scraper.extract.measure import Dropper, Stats, measure
 
 __all__ = ["JUNK_TAGS", "class_weight", "furniture_dropper", "prune_content"]
 
@@ -44,7 +44,7 @@ POSITIVE = re.compile(
 NEGATIVE = re.compile(
     r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|comment|com-|contact|foot|footer|"
     r"footnote|gdpr|masthead|media|meta|outbrain|promo|related|scroll|share|shoutbox|"
-    r"sidebar|skyscraper|sponsor|shopping|tags|tool|widget|caption|credit"
+    r"sidebar|skyscraper|sponsor|shopping|tags|tool|widget|credit"
 )
 _ROLES = frozenset({"menu", "menubar", "complementary", "navigation", "alert", "alertdialog",
                     "dialog"})  # fmt: skip
@@ -171,19 +171,18 @@ def prune_content(nodes: list[LexborNode], scores: dict[int, float]) -> list[Lex
     """Readability's conditional cleaning inside the chosen nodes: link lists, image
     galleries without text, negatively named blocks, link-only paragraphs. Returns
     the nodes that are left."""
+
+    def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
+        if is_root and tag != "p":
+            return False
+        return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0))
+
     kept = []
     for top in nodes:
-
-        def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
-            if is_root and tag != "p":
-                return False
-            return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0))
-
-        measured: Measured = measure(top, drop)
-        for node in measured.dropped:
-            if node.mem_id == top.mem_id:
-                break
+        dropped = measure(top, drop).dropped
+        if dropped and dropped[-1].mem_id == top.mem_id:  # the root comes last
+            continue
+        for node in dropped:
             node.decompose()
-        else:
-            kept.append(top)
+        kept.append(top)
     return kept

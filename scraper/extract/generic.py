@@ -41,6 +41,7 @@ _DATE_OR_TIME = re.compile(
     r"\b(?:19|20)\d\d\b|\b\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?|\d{4}年|\d{1,2}月\d{1,2}日", re.I
 )
 _WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def extract_generic(html: str, url: str, *, default_tz: tzinfo = UTC) -> Extracted:
@@ -63,13 +64,13 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     if body is None:
         return _result("", meta)
     tree.strip_tags(JUNK_TAGS)
-    marked = body.css("[itemprop~=articleBody]")
+    marked = frozenset(node.mem_id for node in body.css("[itemprop~=articleBody]"))
     page_text = len(" ".join(body.text().split()))
-    page = measure(body, furniture_dropper(page_text), frozenset(n.mem_id for n in marked))
+    page = measure(body, furniture_dropper(page_text), marked)
     for node in page.dropped:
         node.decompose()
     nodes, scores = _content_nodes(page)
-    best_marked = _marked_body(marked, nodes, page)
+    best_marked = _marked_body(marked, nodes, page) or (None if nodes else _landmark(body, page))
     if best_marked is not None:
         nodes = [best_marked]
     nodes = prune_content(nodes, scores)
@@ -96,16 +97,24 @@ def _result(body: str, meta: PageMeta) -> Extracted:
 
 
 def _marked_body(
-    marked: list[LexborNode], chosen: list[LexborNode], page: Measured
+    marked: frozenset[int], chosen: list[LexborNode], page: Measured
 ) -> LexborNode | None:
     """The element the page marks as the article body (schema.org ``articleBody``),
     when it holds a fair share of the text the scoring found."""
-    alive = [n for n in marked if n.mem_id in page.stats and n.mem_id not in page.dead]
+    alive = [key for key in page.order if key in marked and key not in page.dead]
     if not alive:
         return None
-    best = max(alive, key=lambda n: page.stats[n.mem_id].text)
+    best = max(alive, key=lambda key: page.stats[key].text)
     found = sum(page.stats[n.mem_id].text for n in chosen if n.mem_id in page.stats)
-    return best if page.stats[best.mem_id].text >= _MARKED_SHARE * found else None
+    return page.nodes[best] if page.stats[best].text >= _MARKED_SHARE * found else None
+
+
+def _landmark(body: LexborNode, page: Measured) -> LexborNode | None:
+    """With no paragraph long enough to score (a short item), the page's own
+    article or main region, if it has one with text."""
+    regions = [n for n in body.css("article, main, [role=main]") if n.mem_id in page.stats]
+    best = max(regions, key=lambda n: page.stats[n.mem_id].text, default=None)
+    return best if best is not None and page.stats[best.mem_id].text else None
 
 
 def _content_nodes(page: Measured) -> tuple[list[LexborNode], dict[int, float]]:
@@ -126,7 +135,9 @@ def _content_nodes(page: Measured) -> tuple[list[LexborNode], dict[int, float]]:
             first = key if stats.has_block else page.parent.get(key, 0)
         else:
             continue
-        if length < MIN_PARAGRAPH:
+        if length < MIN_PARAGRAPH and not (
+            length >= MIN_PARAGRAPH // 2 and not stats.has_block and _cjk_weighted(node)
+        ):
             continue
         score = 1 + commas + min(length // 100, 3)
         ancestor = first
@@ -151,6 +162,13 @@ def _content_nodes(page: Measured) -> tuple[list[LexborNode], dict[int, float]]:
     position = {key: index for index, key in enumerate(page.order)}
     chosen.sort(key=lambda key: position.get(key, 0))
     return [page.nodes[key] for key in chosen], scores
+
+
+def _cjk_weighted(node: LexborNode) -> bool:
+    """Whether a short paragraph is long enough once each CJK character counts twice
+    (a Chinese sentence says in 15 characters what English says in 40)."""
+    text = " ".join(node.text().split())
+    return len(text) + len(_CJK.findall(text)) >= MIN_PARAGRAPH
 
 
 def _initial_score(node: LexborNode) -> float:

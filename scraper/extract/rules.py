@@ -29,6 +29,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from scraper.errors import ConfigError
 from scraper.extract.hydrate import parse_path
+from scraper.extract.limits import bounded_html
 
 __all__ = [
     "HydrationSource",
@@ -273,7 +274,7 @@ class ListingLink(BaseModel):
 
 def listing_selector(rule: Rule, html: str | LexborHTMLParser) -> str | None:
     """The first of the rule's listing selectors that matches a link on the page."""
-    tree = LexborHTMLParser(html) if isinstance(html, str) else html
+    tree = LexborHTMLParser(bounded_html(html)) if isinstance(html, str) else html
     for selector in rule.listing_links:
         if any(n.attributes.get("href") for n in tree.css(selector)):
             return selector
@@ -283,7 +284,7 @@ def listing_selector(rule: Rule, html: str | LexborHTMLParser) -> str | None:
 def listing_links(rule: Rule, html: str, base_url: str) -> list[ListingLink]:
     """Article links (absolute, fragment dropped, in page order, once each) from a
     listing page; off-site links (promotions) are skipped."""
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(bounded_html(html))
     selector = listing_selector(rule, tree)
     if selector is None:
         return []

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from scraper.errors import ParseError
+from scraper.extract.limits import bounded_html
 from scraper.sources.common import (
     MAX_ENTRIES,
     collapse_whitespace,
@@ -44,7 +45,7 @@ def parse_listing(
     """
     if not html.strip():
         raise ParseError(url, "empty body")
-    tree = LexborHTMLParser(html)
+    tree = LexborHTMLParser(bounded_html(html))
     try:
         matches = tree.css(selector)
     except SelectolaxError as exc:
