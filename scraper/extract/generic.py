@@ -30,6 +30,16 @@ _ANCESTOR_LEVELS = 5
 _TOP_FOR_DENSITY = 12
 _MIN_CONTENT_SHARE = 0.25
 _MARKED_SHARE = 0.5
+_REGION_SHARE = 0.85
+# Containers whose prose is not the article (comments, teasers), for finding the region.
+_FURNITURE_CSS = (
+    ", ".join(
+        f"[{attr}*={word} i]"
+        for word in ("comment", "related", "recommend", "sidebar", "footer", "disqus", "promo")
+        for attr in ("class", "id")
+    )
+    + ", aside, footer, nav"
+)
 _TAG_BASE = {
     "div": 5, "pre": 3, "td": 3, "blockquote": 3, "address": -3, "ol": -3, "ul": -3,
     "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3, "h1": -5, "h2": -5, "h3": -5,
@@ -65,8 +75,9 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
         return _result("", meta)
     tree.strip_tags(JUNK_TAGS)
     marked = frozenset(node.mem_id for node in body.css("[itemprop~=articleBody]"))
-    page_text = len(" ".join(body.text().split()))
-    page = measure(body, furniture_dropper(page_text), marked)
+    region = body if marked else _article_region(body)
+    page_text = len(" ".join(region.text().split()))
+    page = measure(region, furniture_dropper(page_text), marked)
     for node in page.dropped:
         node.decompose()
     nodes, scores = _content_nodes(page)
@@ -94,6 +105,43 @@ def _result(body: str, meta: PageMeta) -> Extracted:
 
 
 # ---- choosing the content ------------------------------------------------------------
+
+
+def _article_region(body: LexborNode) -> LexborNode:
+    """The smallest element holding most (``_REGION_SHARE``) of the page's prose
+    paragraphs: scoring only needs to look inside it, and on a typical page it is a
+    third of the tree. The body when the page has no such paragraphs."""
+    totals: dict[int, int] = {}
+    furniture = {
+        p.mem_id for container in body.css(_FURNITURE_CSS) for p in container.css("p, pre")
+    }
+    skipped = 0
+    for paragraph in body.css("p, pre"):
+        length = len(paragraph.text().strip())
+        if length < MIN_PARAGRAPH:
+            continue
+        if paragraph.mem_id in furniture:
+            skipped += length
+            continue
+        node: LexborNode | None = paragraph
+        while node is not None:
+            key = node.mem_id
+            totals[key] = totals.get(key, 0) + length
+            if key == body.mem_id:
+                break
+            node = node.parent
+    whole = totals.get(body.mem_id, 0)
+    if not whole or whole < skipped:  # most prose in "furniture": score the whole page
+        return body
+    region = body
+    while True:
+        inner = next(
+            (c for c in region.iter() if totals.get(c.mem_id, 0) >= _REGION_SHARE * whole),
+            None,
+        )
+        if inner is None:
+            return region
+        region = inner
 
 
 def _marked_body(
