@@ -92,23 +92,23 @@ def measure(root: LexborNode, drop: Dropper, marked: frozenset[int] = frozenset(
     nodes = result.nodes
     order = result.order
     root_id = root.mem_id
-    # Page order, parents before children. Only elements are visited in Python: an
-    # element's own text comes from one C call (``text(deep=False)``), which is what
-    # makes this pass cheap on pages of thousands of nodes.
+    # Page order, parents before children (lexbor's own traversal). Only elements are
+    # visited in Python: an element's own text comes from one C call
+    # (``text(deep=False)``), which keeps this pass cheap on pages of thousands of nodes.
     entries: list[tuple[LexborNode, str, int, int]] = []
-    stack: list[tuple[LexborNode, int]] = [(root, 0)]
-    while stack:
-        node, parent_key = stack.pop()
+    for node in root.traverse():
+        tag = node.tag or "-"
+        if tag[0] in "-_!#":
+            continue
         key = node.mem_id
-        tag = node.tag or ""
+        parent_key = 0 if key == root_id else node.parent.mem_id  # type: ignore[union-attr]
+        if parent_key not in stats and key != root_id:
+            continue  # inside something skipped (cannot happen for elements; be safe)
         entries.append((node, tag, key, parent_key))
         stats[key] = Stats()
         parents[key] = parent_key
         nodes[key] = node
         order.append(key)
-        children = [(child, key) for child in node.iter() if (child.tag or "-")[0] not in "-_!#"]
-        children.reverse()
-        stack.extend(children)
     for node, tag, key, parent_key in reversed(entries):
         own = stats[key]
         text = node.text(deep=False)
