@@ -23,7 +23,9 @@ ENV SCRAPER_CONFIG=/data/config.yaml \
     SCRAPER_LOG_FORMAT=json
 VOLUME ["/data/archive", "/data/state"]
 
-# The daemon touches <state_path>.heartbeat every 30 s while its scheduler runs.
+# `scrape healthcheck` asks the daemon's /healthz when the config enables the
+# service (the default config does, on 127.0.0.1:9464); otherwise it checks that
+# the scheduler touched <state_path>.heartbeat in the last two minutes.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
     CMD ["scrape", "healthcheck"]
 

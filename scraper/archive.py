@@ -2,20 +2,29 @@
 what is archived (the ``from:`` URL of every post).
 
 A file appears whole or not at all: the text goes to a ``.tmp-*`` file in the
-target folder, is flushed and fsynced, then hard-linked to its name, which fails
+target folder (held under ``flock`` until it is published, so that a crashed
+writer's leftovers can be told from a live writer's file at once), is flushed
+and fsynced, then hard-linked to its name, which fails
 if the name exists, so an existing post is never replaced, even by a racing
 writer. Where hard links are not supported the name is reserved with
 ``O_EXCL`` and the temporary file renamed over the reservation.
+
+A name is also taken when the folder holds one that differs only in case (or
+Unicode normalisation): Windows and macOS would see one file where Linux has two,
+and a clone of the archive there would lose one of them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import re
 import secrets
+import threading
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -24,6 +33,7 @@ import yaml
 from scraper.errors import ArchiveError
 
 TEMP_PREFIX = ".tmp-"
+LOCKED_TEMP_PREFIX = TEMP_PREFIX + "locked-"  # its writer holds a flock on it while alive
 HEAD_BYTES = 4096  # enough for the front matter of nearly every post
 HEAD_MAX_BYTES = 256 * 1024  # a front matter longer than this has no `from:` we trust
 STALE_TEMP_SECONDS = 60.0
@@ -79,14 +89,45 @@ def read_from_url(path: str | os.PathLike[str]) -> str | None:
     return _parse_from(found[1].decode("utf-8", "replace"))
 
 
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _from_url_of_file(path: Path) -> str | None:
+    """``read_from_url`` of a regular file; None for anything else or nothing."""
+    return read_from_url(path) if path.is_file() and not path.is_symlink() else None
+
+
 def _create_temp(folder: Path) -> tuple[Path, int]:
-    """A new, empty ``.tmp-*`` file in ``folder``, with the umask's usual mode."""
+    """A new, empty, flocked ``.tmp-locked-*`` file in ``folder``, with the umask's
+    usual mode; the lock lasts until the descriptor is closed (or the process dies)."""
     while True:
-        path = folder / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+        path = folder / f"{LOCKED_TEMP_PREFIX}{secrets.token_hex(8)}"
         try:
-            return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             continue
+        with contextlib.suppress(OSError):  # no flock here: the cleaner can't lock it either
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return path, fd
+
+
+def _abandoned(path: str) -> bool | None:
+    """Whether the writer of a ``.tmp-locked-*`` file is gone (its lock is free);
+    None when the file system cannot tell."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -105,6 +146,8 @@ class Archive:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._names: dict[Path, dict[str, str]] = {}  # folder → folded name → name
+        self._names_lock = threading.Lock()
 
     def _target(self, relpath: str) -> Path:
         """``root/relpath``, refusing anything that would land outside ``root``."""
@@ -128,6 +171,10 @@ class Archive:
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self._target(relpath)  # the folders exist now: check for symlinks again
+                if (twin := self._claim(target)) is not None:  # taken, unless by this url
+                    if _from_url_of_file(target.with_name(twin)) == url:
+                        return relpath[: len(relpath) - len(target.name)] + twin
+                    continue
                 if os.path.lexists(target):
                     if target.is_file() and read_from_url(target) == url:
                         return relpath
@@ -140,15 +187,27 @@ class Archive:
             f"no free file name for {url}: {', '.join(relpaths)} hold other articles"
         )
 
+    def _claim(self, target: Path) -> str | None:
+        """The name in ``target``'s folder that differs from its name only in case or
+        normalisation, if any; else ``target``'s name is claimed (so that no racing
+        writer takes a twin of it) and None returned. The folder is listed once."""
+        with self._names_lock:
+            names = self._names.get(target.parent)
+            if names is None:
+                names = {_folded(n): n for n in os.listdir(target.parent)}
+                self._names[target.parent] = names
+            twin = names.setdefault(_folded(target.name), target.name)
+        return twin if twin != target.name else None
+
     def _write_new(self, target: Path, data: bytes) -> bool:
         """Writes ``data`` at ``target`` atomically; False if ``target`` exists."""
         tmp, fd = _create_temp(target.parent)
         try:
-            with os.fdopen(fd, "wb") as f:
+            with os.fdopen(fd, "wb") as f:  # open, so locked, until published
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            created = self._publish(tmp, target)
+                created = self._publish(tmp, target)
             if created:
                 _fsync_dir(target.parent)
             return created
@@ -215,15 +274,17 @@ class Archive:
     def remove_stale_temp_files(
         self, *, max_age: float = STALE_TEMP_SECONDS, now: float | None = None
     ) -> int:
-        """Deletes ``.tmp-*`` files older than ``max_age`` seconds (a crash's
-        leftovers); returns how many."""
+        """Deletes a crash's leftovers, and returns how many: ``.tmp-locked-*`` files
+        whose writer is gone (their lock is free), whatever their age, and other
+        ``.tmp-*`` files (or where locks don't work) older than ``max_age`` seconds."""
         cutoff = (time.time() if now is None else now) - max_age
         removed = 0
         for entry in self._walk():
             if not entry.name.startswith(TEMP_PREFIX):
                 continue
             try:
-                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                gone = _abandoned(entry.path) if entry.name.startswith(LOCKED_TEMP_PREFIX) else None
+                if gone or (gone is None and entry.stat(follow_symlinks=False).st_mtime < cutoff):
                     os.unlink(entry.path)
                     removed += 1
             except FileNotFoundError:

@@ -18,7 +18,6 @@ from pathlib import Path
 from scraper.config import HttpSettings, Settings, load_settings
 from scraper.errors import ConfigError, FetchError, ScraperError
 from scraper.logs import setup_logging
-from scraper.types import SourceResult
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -50,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--once", action="store_true", help="poll each source once and exit")
     parser.add_argument(
+        "-q", "--quiet", action="store_true", help="--once: print only errors and what failed"
+    )
+    parser.add_argument(
         "--source",
         action="append",
         default=[],
@@ -65,18 +67,38 @@ def _parser() -> argparse.ArgumentParser:
         help="poll each source once and exit",
     )
     run.add_argument("--source", action="append", default=argparse.SUPPRESS, metavar="NAME")
+    run.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
     sub.add_parser("check", parents=[common], help="validate the config and list the sources")
     sub.add_parser(
         "healthcheck",
         parents=[common],
-        help="exit 0 if the daemon's scheduler beat in the last 2 minutes",
+        help="exit 0 if the daemon answers on /healthz (service.enabled), else if its "
+        "scheduler beat in the last 2 minutes",
     )
+    status = sub.add_parser(
+        "status", parents=[common], help="per source: last success and error, articles, next poll"
+    )
+    status.add_argument("--json", action="store_true", help="as JSON")
+    init = sub.add_parser(
+        "init", parents=[common], help="lay out a new archive folder (Jekyll site + config.yaml)"
+    )
+    init.add_argument("dir", nargs="?", type=Path, default=Path("."), help="default: here")
     ext = sub.add_parser(
         "extract", parents=[common], help="print what the extractor makes of one page"
     )
     ext.add_argument("target", help="a URL, or a saved HTML file (then give --url)")
     ext.add_argument("--url", help="the page's address, for a saved file")
     ext.add_argument("--rule", help="use this site rule instead of the one for the host")
+    rules = sub.add_parser("rules", parents=[common], help="list the site rules, run their tests")
+    actions = rules.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("list", "list the site rules: name, hosts, tests"),
+        ("check", "run every rule's tests; exit 1 if one fails"),
+    ):
+        act = actions.add_parser(action, parents=[common], help=text)
+        act.add_argument(
+            "--rules-dir", type=Path, help="your rules (default: the config's rules_dir)"
+        )
     return parser
 
 
@@ -90,24 +112,6 @@ def _print_config_error(path: Path, exc: ConfigError) -> None:
     print(f"scrape: invalid config {path}:", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
-
-
-def _summary(results: Sequence[SourceResult]) -> str:
-    lines = []
-    width = max((len(r.source) for r in results), default=0)
-    for r in results:
-        if r.error:
-            status = f"FAILED: {r.error}"
-        else:
-            status = f"new {r.new}, unchanged {r.unchanged}, failed {len(r.failed)}"
-            if r.degraded:
-                status += f" (degraded: {r.degraded})"
-        lines.append(f"{r.source:<{width}}  {status}")
-        lines += [f"{'':<{width}}    {f.url}: {f.reason}" for f in r.failed]
-    total = sum(r.new for r in results)
-    failed = sum(1 for r in results if not r.ok)
-    lines.append(f"{len(results)} sources, {total} new articles, {failed} with failures")
-    return "\n".join(lines)
 
 
 def _check(settings: Settings, path: Path) -> int:
@@ -124,6 +128,13 @@ def _healthcheck(settings: Settings) -> int:
     import time
 
     from scraper.daemon import HEARTBEAT_SECONDS, heartbeat_age
+
+    if settings.service.enabled:
+        from scraper.service import probe
+
+        ok, said = probe(settings.service.host, settings.service.port, "/healthz")
+        print(f"{'healthy' if ok else 'unhealthy'}: {said}")
+        return EXIT_OK if ok else EXIT_FAILED
 
     age = heartbeat_age(settings, time.time())
     if age is None or age > 4 * HEARTBEAT_SECONDS:
@@ -192,6 +203,16 @@ def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
     return EXIT_OK if got.body else EXIT_FAILED
 
 
+def _rules(args: argparse.Namespace, settings: Settings | None) -> int:
+    from scraper.extract.rules import load_rule_files
+    from scraper.extract.ruletests import rules_report
+
+    rules_dir = args.rules_dir or (settings.rules_dir if settings else None)
+    lines, passed = rules_report(load_rule_files(rules_dir), check=args.action == "check")
+    print("\n".join(lines))
+    return EXIT_OK if passed else EXIT_FAILED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     log_format = getattr(args, "log_format", None) or os.environ.get("SCRAPER_LOG_FORMAT", "text")
@@ -205,14 +226,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(log_format, level)
     path = _config_path(args)
     command = args.command or "run"
+    if command == "init":
+        from scraper.scaffold import report, scaffold
 
-    if command == "extract":
+        try:
+            print(report(args.dir, scaffold(args.dir)))
+        except OSError as exc:
+            print(f"scrape init: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        return EXIT_OK
+
+    if command in ("extract", "rules"):
         settings = None
         if path.exists():
             try:
                 settings = load_settings(path)
             except ConfigError as exc:
                 _print_config_error(path, exc)
+                return EXIT_CONFIG
+        if command == "rules":
+            try:
+                return _rules(args, settings)
+            except ConfigError as exc:
+                print("scrape rules: a rule file is wrong:", file=sys.stderr)
+                for problem in exc.problems:
+                    print(f"  {problem}", file=sys.stderr)
                 return EXIT_CONFIG
         try:
             return _extract(args, settings)
@@ -226,13 +264,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(settings, path)
         if command == "healthcheck":
             return _healthcheck(settings)
-        from scraper.runner import run_once, select_sources
+        if command == "status":
+            from scraper.status import as_json, format_text, read_health, statuses
+
+            rows = statuses(settings, read_health(settings))
+            print(as_json(rows) if args.json else format_text(rows, datetime.now(UTC)))
+            return EXIT_OK
+        from scraper.runner import select_sources
 
         select_sources(settings, args.source)
         if args.once:
-            results = asyncio.run(run_once(settings, args.source))
-            print(_summary(results))
-            return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+            from scraper.once import run_once_command
+
+            level_given = hasattr(args, "log_level") or "SCRAPER_LOG_LEVEL" in os.environ
+            return run_once_command(
+                settings, args.source, quiet=args.quiet, level_given=level_given
+            )
         from scraper.daemon import run_daemon
 
         return asyncio.run(run_daemon(settings, args.source))

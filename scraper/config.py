@@ -92,6 +92,9 @@ class HttpSettings(BaseModel):
 
     user_agent: str = "scraper/0.1 (+https://github.com/scraper-archive/scraper)"
     timeout: Duration = 30.0  # connect / read / write, each
+    # One request from its first byte sent to its last byte read: a server that drips
+    # its body a byte at a time never trips ``timeout``, so this bounds it.
+    deadline: Annotated[float, BeforeValidator(parse_duration), Field(gt=0)] = 120.0
     max_connections: int = Field(default=16, ge=1, le=1000)  # requests in flight overall
     max_per_host: int = Field(default=2, ge=1, le=100)  # requests in flight per host
     host_delay: Duration = 0.0  # pause between two requests to the same host
@@ -100,6 +103,32 @@ class HttpSettings(BaseModel):
     max_body: Size = 10 * 1024 * 1024
     max_redirects: int = Field(default=10, ge=0, le=30)
     ca_bundle: Path | None = None  # extra CA certificates (PEM), e.g. a company proxy's
+
+
+class ServiceSettings(BaseModel):
+    """The daemon's HTTP endpoint: ``/healthz``, ``/readyz``, ``/metrics``."""
+
+    model_config = _Strict
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # 0.0.0.0 to let Prometheus reach it from outside a container
+    port: int = Field(default=9464, ge=1, le=65535)
+
+
+class GitSettings(BaseModel):
+    """Commit (and push) what a run wrote, in the archive's git repository."""
+
+    model_config = _Strict
+
+    commit: bool = False
+    push: bool = False
+    remote: str | None = None  # default: the branch's upstream
+
+    @model_validator(mode="after")
+    def _push_needs_commit(self) -> GitSettings:
+        if self.push and not self.commit:
+            raise ValueError("push: true needs commit: true")
+        return self
 
 
 class SourceConfig(BaseModel):
@@ -173,6 +202,10 @@ class Settings(BaseModel):
     rules_dir: Path | None = None  # extra site rules (*.yaml), beside the shipped ones
     max_attempts: int = Field(default=5, ge=1)  # tries per article before giving up
     sources: tuple[SourceConfig, ...] = ()
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    git: GitSettings = Field(default_factory=GitSettings)
+    images: Literal["keep", "download"] = "keep"  # download: copies under assets/
+    image_max_size: Size = 5 * 1024 * 1024
     config_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("proxy")

@@ -4,14 +4,20 @@ Each job polls its source at the configured interval (with jitter), never two
 runs of one source at once, missed runs coalesced. A failing source is backed
 off: its job skips polls until the ``next_poll`` time the state holds (growing
 exponentially, capped at 6 h). SIGTERM/SIGINT: take no new work, let the
-articles in flight finish for up to ``grace`` seconds, then stop.
+articles in flight finish for up to ``grace`` seconds, then stop. SIGHUP: read
+the config again and add, drop or reschedule jobs (see ``reload``); polls under
+way finish with the config they started with. With ``service.enabled`` it
+serves ``/healthz``, ``/readyz`` and ``/metrics``; with ``git.commit`` each poll
+that wrote files is committed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,9 +25,16 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from scraper.config import Settings, SourceConfig
+from scraper.errors import ConfigError
+from scraper.gitsync import publish
+from scraper.images import ImageLocaliser
 from scraper.logs import log_event
+from scraper.metrics import PrometheusObserver
+from scraper.observer import Observer
 from scraper.pipeline import Deps, run_source
+from scraper.reload import Reload, load_reload
 from scraper.runner import open_deps, select_sources
+from scraper.service import Check, MetricsSource, Service
 
 log = logging.getLogger("scraper.daemon")
 
@@ -40,21 +53,41 @@ def heartbeat_age(settings: Settings, now: float) -> float | None:
         return None
 
 
+def _trigger(source: SourceConfig) -> IntervalTrigger:
+    return IntervalTrigger(seconds=source.interval, jitter=min(source.interval * 0.1, 60))
+
+
 class Daemon:
-    def __init__(self, settings: Settings, deps: Deps, *, grace: float = 8.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        deps: Deps,
+        *,
+        grace: float = 8.0,
+        names: Sequence[str] = (),
+        metrics: MetricsSource | None = None,
+    ) -> None:
         self.settings = settings
         self.deps = deps
         self.grace = grace
+        self.names = tuple(names)  # --source: the reloaded config is filtered the same way
+        self.metrics = metrics
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.inflight: set[asyncio.Task[object]] = set()
         self.stopped = asyncio.Event()
+        self.sources: dict[str, SourceConfig] = {}
+        self.heartbeat_error: str | None = None
+        self.reload_error: str | None = None
+        self._reloading: asyncio.Task[None] | None = None
+        self._git = asyncio.Lock()
 
-    def schedule(self, sources: list[SourceConfig]) -> None:
+    def schedule(self, sources: Sequence[SourceConfig]) -> None:
         now = datetime.now(UTC)
         for i, source in enumerate(sources):
+            self.sources[source.name] = source
             self.scheduler.add_job(
                 self.poll,
-                IntervalTrigger(seconds=source.interval, jitter=min(source.interval * 0.1, 60)),
+                _trigger(source),
                 args=[source],
                 id=source.name,
                 name=source.name,
@@ -83,7 +116,12 @@ class Daemon:
         if task is not None:
             self.inflight.add(task)
         try:
-            await run_source(self.deps, source)
+            result = await run_source(self.deps, source)
+            if result.written and self.settings.git.commit:
+                async with self._git:
+                    await asyncio.to_thread(
+                        publish, self.settings.archive_dir, self.settings.git, [result]
+                    )
         except asyncio.CancelledError:
             log_event(log, "source.interrupted", source=source.name)
             raise
@@ -98,7 +136,102 @@ class Daemon:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(datetime.now(UTC).isoformat(), encoding="ascii")
         except OSError as exc:
+            self.heartbeat_error = f"cannot write {path}: {exc.strerror or exc}"
             log_event(log, "daemon.heartbeat_failed", logging.WARNING, reason=str(exc))
+        else:
+            self.heartbeat_error = None
+
+    def readiness(self) -> dict[str, Check]:
+        """``/readyz``: config loaded, state writable, scheduler running."""
+        config = f"{len(self.sources)} sources from {self.settings.config_path}"
+        if self.reload_error:
+            config += f"; the last reload was refused, old config kept: {self.reload_error}"
+        state = self.settings.state_path
+        writable = os.access(state.parent, os.W_OK) and (
+            not state.exists() or os.access(state, os.W_OK)
+        )
+        running = self.scheduler.running and not self.deps.stopping.is_set()
+        return {
+            "config": Check(True, config),
+            "state": Check(
+                writable and self.heartbeat_error is None,
+                self.heartbeat_error or f"{state} {'' if writable else 'not '}writable",
+            ),
+            "scheduler": Check(
+                running, "running" if running else "stopping" if self.stopped.is_set() else "idle"
+            ),
+        }
+
+    def request_reload(self) -> None:
+        if self._reloading is None or self._reloading.done():
+            self._reloading = asyncio.create_task(self.reload())
+
+    async def reload(self) -> None:
+        """Reads the config again and applies it; a bad one is logged and ignored."""
+        path = self.settings.config_path
+        if path is None:
+            log_event(log, "daemon.reload_failed", logging.ERROR, reason="no config file")
+            return
+        try:
+            plan = await asyncio.to_thread(
+                load_reload, path, self.settings, list(self.sources.values()), self.names
+            )
+        except ConfigError as exc:
+            self.reload_error = "; ".join(exc.problems)
+            self.deps.observer.config_reloaded(ok=False)
+            log_event(
+                log, "daemon.reload_failed", logging.ERROR, config=str(path), problems=exc.problems
+            )
+            return
+        self.apply(plan)
+
+    def apply(self, plan: Reload) -> None:
+        for name in plan.removed:
+            if self.scheduler.get_job(name):
+                self.scheduler.remove_job(name)
+            del self.sources[name]
+            self.deps.observer.source_removed(name)
+        self.schedule([s for s in plan.sources if s.name in plan.added])
+        for source in plan.sources:
+            if source.name in plan.changed:
+                old = self.sources[source.name]
+                self.sources[source.name] = source
+                self.scheduler.modify_job(source.name, args=[source])
+                if source.interval != old.interval:
+                    self.scheduler.reschedule_job(source.name, trigger=_trigger(source))
+        self.settings = self.deps.settings = plan.settings
+        self.deps.rules = plan.rules
+        if plan.settings.images != "download":
+            self.deps.images = None
+        elif self.deps.images is None:
+            self.deps.images = ImageLocaliser(
+                self.deps.fetcher,
+                plan.settings.archive_dir,
+                max_bytes=plan.settings.image_max_size,
+                observer=self.deps.observer,
+            )
+        else:
+            self.deps.images.max_bytes = plan.settings.image_max_size
+        self.reload_error = None
+        self.deps.observer.config_reloaded(ok=True)
+        self._tell_known(plan.added)
+        log_event(
+            log,
+            "daemon.reloaded",
+            added=list(plan.added),
+            removed=list(plan.removed),
+            changed=list(plan.changed),
+            restart_needed_for=list(plan.needs_restart) or None,
+        )
+
+    def _tell_known(self, names: Sequence[str]) -> None:
+        for name in names:
+            health = self.deps.state.health(name)
+            self.deps.observer.source_known(
+                name,
+                last_success=health.last_success,
+                consecutive_failures=health.consecutive_failures,
+            )
 
     def stop(self, signame: str = "") -> None:
         if self.deps.stopping.is_set():
@@ -111,7 +244,20 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig.name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        service = None
+        if self.settings.service.enabled:
+            conf = self.settings.service
+            service = Service(conf.host, conf.port, ready=self.readiness, metrics=self.metrics)
+            try:
+                await service.start()
+            except OSError as exc:
+                address = f"{conf.host}:{conf.port}"
+                reason = exc.strerror or str(exc)
+                log_event(log, "service.failed", logging.ERROR, address=address, reason=reason)
+                return 1
         self.schedule(sources)
+        self._tell_known([s.name for s in sources])
         self.scheduler.add_job(
             self.heartbeat,
             IntervalTrigger(seconds=HEARTBEAT_SECONDS),
@@ -128,11 +274,18 @@ class Daemon:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        if service is not None:
+            await service.close()
         log_event(log, "daemon.stopped")
         return 0
 
 
 async def run_daemon(settings: Settings, names: list[str]) -> int:
     sources = select_sources(settings, names)
-    async with open_deps(settings) as deps:
-        return await Daemon(settings, deps).run(sources)
+    observer: Observer = Observer()
+    metrics: MetricsSource | None = None
+    if settings.service.enabled:
+        prometheus = PrometheusObserver()
+        observer, metrics = prometheus, prometheus.exposition
+    async with open_deps(settings, observer) as deps:
+        return await Daemon(settings, deps, names=names, metrics=metrics).run(sources)

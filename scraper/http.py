@@ -62,6 +62,7 @@ class Fetcher:
         self._all_hosts = asyncio.Semaphore(http.max_connections)
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._next_start: dict[str, float] = {}
+        self._pauses: dict[str, set[asyncio.Event]] = {}  # hosts that asked us to wait
         limits = httpx.Limits(
             max_connections=http.max_connections, max_keepalive_connections=http.max_connections
         )
@@ -116,7 +117,10 @@ class Fetcher:
                 attempt += 1
                 if wait is None:
                     wait = random.uniform(0, min(_BACKOFF_MAX, _BACKOFF_BASE * 2 ** (attempt - 1)))
-                await self._sleep(wait)  # holding no slot, so other requests go on
+                    await self._sleep(wait)  # holding no slot, so other requests go on
+                else:  # the host asked us to wait: nothing else goes to it meanwhile
+                    async with self._pausing(failure.host or httpx.URL(url).host):
+                        await self._sleep(wait)
 
     async def _follow(self, url: str, headers: _Headers, sent: Validators) -> Fetched | NotModified:
         started = time.monotonic()
@@ -142,9 +146,18 @@ class Fetcher:
             try:
                 if self._guard:
                     await self._vet_before_request(url)
-                async with self._all_hosts, self._client.stream("GET", url, headers=headers) as r:
-                    phase = "reading the body"
-                    return await self._answer(r, sent, started)
+                async with self._all_hosts:
+                    # The clock starts once we hold a slot: time queued is not the server's.
+                    async with asyncio.timeout(self._settings.deadline):
+                        async with self._client.stream("GET", url, headers=headers) as r:
+                            phase = "reading the body"
+                            return await self._answer(r, sent, started)
+            except _Failure as raised:
+                raised.host = raised.host or url.host
+                raise
+            except TimeoutError:
+                deadline = self._settings.deadline
+                raise _Failure(f"took longer than {deadline:g}s in all ({phase})", True) from None
             except (httpx.HTTPError, httpx.InvalidURL, netguard.GuardError) as exc:
                 failure = _failure_for_exception(exc, phase, self._settings.timeout, url.host)
                 if hop > 1 and isinstance(exc, netguard.BlockedAddress):
@@ -168,6 +181,8 @@ class Fetcher:
         """At most ``max_per_host`` requests to ``host`` at once, started ``host_delay`` apart."""
         semaphore = self._per_host.setdefault(host, asyncio.Semaphore(self._settings.max_per_host))
         async with semaphore:
+            while pauses := self._pauses.get(host):
+                await next(iter(pauses)).wait()
             if delay := self._settings.host_delay:
                 now = asyncio.get_running_loop().time()
                 start = max(now, self._next_start.get(host, now))
@@ -175,6 +190,17 @@ class Fetcher:
                 if start > now:
                     await self._sleep(start - now)
             yield
+
+    @asynccontextmanager
+    async def _pausing(self, host: str) -> AsyncIterator[None]:
+        """Requests to ``host`` wait in ``_host_slot`` while this is open."""
+        resumed = asyncio.Event()
+        self._pauses.setdefault(host, set()).add(resumed)
+        try:
+            yield
+        finally:
+            resumed.set()
+            self._pauses[host].discard(resumed)
 
     async def _answer(
         self, response: httpx.Response, sent: Validators, started: float
@@ -229,6 +255,7 @@ class _Failure(Exception):
     status: int | None = None
     retry_after: float | None = None
     permanent: bool = False
+    host: str | None = None  # where it happened (a redirect may have led elsewhere)
 
     def __str__(self) -> str:
         return self.reason

@@ -13,13 +13,13 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from scraper.archive import Archive
 from scraper.config import Settings, SourceConfig
-from scraper.decide import next_poll, plan_entries
+from scraper.decide import article_date, next_poll, plan_entries
 from scraper.errors import (
     ArchiveError,
     ExtractError,
@@ -31,7 +31,9 @@ from scraper.errors import (
 from scraper.extract import extract_article
 from scraper.extract.rules import Rule, RuleSet
 from scraper.http import Fetcher
+from scraper.images import ImageLocaliser
 from scraper.logs import log_event
+from scraper.observer import Observer
 from scraper.render import identity_suffix, relpath_for, render
 from scraper.sources.feed import parse_feed
 from scraper.sources.listing import parse_listing
@@ -70,6 +72,8 @@ class Deps:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     archived: dict[str, str] = field(default_factory=dict)  # URL → relpath, from the archive
     in_progress: set[str] = field(default_factory=set)  # URLs being fetched right now
+    observer: Observer = field(default_factory=Observer)  # metrics, progress: no-op by default
+    images: ImageLocaliser | None = None  # set when images: download
 
 
 @dataclass
@@ -90,7 +94,11 @@ def _rule_for(deps: Deps, source: SourceConfig, url: str) -> Rule | None:
 def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
     if source.kind == "feed":
         return parse_feed(
-            fetched.content, fetched.url, default_tz=source.zone, content_type=fetched.content_type
+            fetched.content,
+            fetched.url,
+            default_tz=source.zone,
+            content_type=fetched.content_type,
+            encoding=fetched.encoding,
         )
     rule = _rule_for(deps, source, fetched.url)
     selectors = [source.links] if source.links else list(rule.listing_links if rule else ())
@@ -114,6 +122,31 @@ def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
 
 async def run_source(deps: Deps, source: SourceConfig) -> SourceResult:
     """Poll ``source`` once and archive what is new."""
+    deps.observer.source_started(source.name)
+    started = time.monotonic()
+    try:
+        result = await _poll(deps, source)
+    except ScraperError as exc:
+        _tell_finished(deps, SourceResult(source=source.name, error=str(exc)), started)
+        raise
+    _tell_finished(deps, result, started)
+    return result
+
+
+def _tell_finished(deps: Deps, result: SourceResult, started: float) -> None:
+    try:
+        health = deps.state.health(result.source)
+    except ScraperError:  # the state's trouble is reported with the result already
+        health = None
+    deps.observer.source_finished(
+        result,
+        duration=time.monotonic() - started,
+        last_success=health.last_success if health else None,
+        consecutive_failures=health.consecutive_failures if health else 0,
+    )
+
+
+async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
     started = time.monotonic()
     state = deps.state
     now = deps.clock()
@@ -218,7 +251,7 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
             return
         deps.in_progress.add(entry.link)
         try:
-            relpath = await _archive_entry(deps, source, entry)
+            paths = await _archive_entry(deps, source, entry)
         except (SourceError, ArchiveError) as exc:
             reason = exc.reason if isinstance(exc, SourceError) else str(exc)
             attempts = deps.state.mark_failed(
@@ -226,6 +259,7 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
             )
             tally.failed.append(EntryFailure(url=entry.link, reason=reason))
             tally.held_back = True
+            deps.observer.article_failed(source.name, reason=reason)
             log_event(
                 log,
                 "article.failed",
@@ -238,11 +272,18 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
             )
         else:
             tally.new += 1
-            tally.written.append(relpath)
+            tally.written.extend(paths)
         finally:
             deps.in_progress.discard(entry.link)
 
-    await asyncio.gather(*(one(e) for e in plan.fetch))
+    async def counted(entry: Entry) -> None:
+        try:
+            await one(entry)
+        finally:
+            deps.observer.queue_changed(-1)
+
+    deps.observer.queue_changed(len(plan.fetch))
+    await asyncio.gather(*(counted(e) for e in plan.fetch))
     return tally
 
 
@@ -277,7 +318,8 @@ async def _fetch_page(
     return page
 
 
-async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> str:
+async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> tuple[str, ...]:
+    """Archives one entry; the relpaths written, the post's first (then its images)."""
     started = time.monotonic()
     state = deps.state
     first_seen = state.first_seen(source.name, entry.id, entry.link, deps.clock())
@@ -301,7 +343,7 @@ async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> str:
         url=entry.link,
         title=extracted.title or entry.title or entry.link,
         body=extracted.body,
-        published=entry.published or extracted.published,
+        published=_in_range(entry.published) or _in_range(extracted.published),
         fetched=first_seen,
         author=source.author if source.author is not None else entry.author,
         tags=source.tags or entry.tags,
@@ -309,6 +351,15 @@ async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> str:
         layout=source.layout,
         method=extracted.method,
     )
+    assets: tuple[str, ...] = ()
+    if deps.images is not None:
+        body, assets = await deps.images.localise(
+            article.body,
+            year=article_date(article.published, article.fetched).year,
+            source=source.name,
+            article=article.url,
+        )
+        article = replace(article, body=body)
     text = render(article)
     candidates = [
         relpath_for(article, template=source.path),
@@ -327,7 +378,22 @@ async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> str:
         method=extracted.method,
         duration=_since(started),
     )
-    return relpath
+    deps.observer.article_written(
+        source.name, method=extracted.method, duration=time.monotonic() - started
+    )
+    return (relpath, *assets)
+
+
+def _in_range(when: datetime | None) -> datetime | None:
+    """``when``, unless it has no UTC equivalent (year 1 east of Greenwich, 9999 west):
+    a feed's date is untrusted input, and such a date is as good as none."""
+    if when is None:
+        return None
+    try:
+        when.astimezone(UTC)
+    except OverflowError:
+        return None
+    return when
 
 
 async def run_sources(

@@ -14,9 +14,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from scraper.archive import Archive
 from scraper.config import Settings, SourceConfig
 from scraper.errors import ConfigError
-from scraper.extract.rules import load_rules
-from scraper.http import Fetcher
+from scraper.extract.rules import RuleSet, load_rules
+from scraper.images import ImageLocaliser
 from scraper.logs import log_event
+from scraper.observer import ObservedFetcher, Observer
 from scraper.pipeline import Deps, run_sources
 from scraper.state import State, acquire_lock
 from scraper.types import SourceResult
@@ -40,9 +41,8 @@ def select_sources(settings: Settings, names: Sequence[str] = ()) -> list[Source
     return [known[n] for n in dict.fromkeys(names)]
 
 
-@asynccontextmanager
-async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
-    """Lock the state, open it, the archive and the HTTP client; close them after."""
+def load_checked_rules(settings: Settings) -> RuleSet:
+    """The site rules; ConfigError when a source names a rule that does not exist."""
     rules = load_rules(settings.rules_dir)
     for source in settings.sources:
         if source.rule and rules.by_name(source.rule) is None:
@@ -50,6 +50,14 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
                 f"sources[{settings.sources.index(source)}].rule: no site rule named "
                 f"{source.rule!r} (known: {', '.join(rules.names())})"
             )
+    return rules
+
+
+@asynccontextmanager
+async def open_deps(settings: Settings, observer: Observer | None = None) -> AsyncIterator[Deps]:
+    """Lock the state, open it, the archive and the HTTP client; close them after."""
+    observer = observer or Observer()
+    rules = load_checked_rules(settings)
     async with AsyncExitStack() as stack:
         stack.enter_context(acquire_lock(settings.state_path))
         state = stack.enter_context(State(settings.state_path))
@@ -58,8 +66,9 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
         if removed:
             log_event(log, "archive.cleaned", removed=removed)
         archived = await asyncio.to_thread(archive.archived_paths)
-        fetcher = Fetcher(
+        fetcher = ObservedFetcher(
             settings.http,
+            observer=observer,
             allow_private_networks=settings.allow_private_networks,
             proxy=settings.proxy,
         )
@@ -71,10 +80,18 @@ async def open_deps(settings: Settings) -> AsyncIterator[Deps]:
             archive=archive,
             rules=rules,
             archived=archived,
+            observer=observer,
+            images=ImageLocaliser(
+                fetcher, settings.archive_dir, max_bytes=settings.image_max_size, observer=observer
+            )
+            if settings.images == "download"
+            else None,
         )
 
 
-async def run_once(settings: Settings, names: Sequence[str] = ()) -> list[SourceResult]:
+async def run_once(
+    settings: Settings, names: Sequence[str] = (), observer: Observer | None = None
+) -> list[SourceResult]:
     sources = select_sources(settings, names)
-    async with open_deps(settings) as deps:
+    async with open_deps(settings, observer) as deps:
         return await run_sources(deps, sources)

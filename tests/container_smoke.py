@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,54 @@ from newsfixtures import article_page, make_story, rss2, zaobao_article, zaobao_
 
 TOOL = Path(os.environ.get("CONTAINER_CHECK", REPO.parent / "shared" / "tools" / "container-check"))
 TAG = "localhost/scraper:test"
+
+
+def daemon_healthcheck(data: Path) -> list[str]:
+    """The daemon in the image with its HTTP service on, probed by `scrape healthcheck`
+    (the image's HEALTHCHECK command), then stopped with SIGTERM."""
+    config = yaml.safe_load((data / "config.yaml").read_text(encoding="utf-8"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config["service"] = {"enabled": True, "host": "127.0.0.1", "port": port}
+    (data / "service.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    script = (
+        "scrape run >/tmp/daemon.log 2>&1 & pid=$!; "
+        "for i in $(seq 1 100); do scrape healthcheck >/tmp/hc 2>&1 && break; sleep 0.2; done; "
+        "cat /tmp/hc; scrape status; kill -TERM $pid; wait $pid; echo daemon-exit=$?; "
+        "grep -c daemon.stopped /tmp/daemon.log"
+    )
+    run = subprocess.run(
+        [
+            str(TOOL),
+            "run",
+            "--rm",
+            "-v",
+            f"{data / 'service.yaml'}:/data/config.yaml:ro",
+            "-v",
+            f"{data / 'ca.pem'}:/data/ca.pem:ro",
+            "-v",
+            f"{data / 'archive'}:/data/archive",
+            "-v",
+            f"{data / 'state'}:/data/state",
+            "--entrypoint",
+            "sh",
+            TAG,
+            "-c",
+            script,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    print(run.stdout)
+    expected = f"healthy: http://127.0.0.1:{port}/healthz answered 200"
+    if expected not in run.stdout or "daemon-exit=0" not in run.stdout:
+        return [f"daemon healthcheck in the image failed: {run.stdout}{run.stderr[-2000:]}"]
+    if "zaobao-realtime-china  ok" not in run.stdout:
+        return [f"`scrape status` in the image did not report the source: {run.stdout}"]
+    return []
 
 
 def main() -> int:
@@ -129,6 +178,7 @@ def main() -> int:
         )
         if health.returncode != 0 or "zaobao-realtime-china" not in health.stdout:
             problems.append(f"`scrape check` in the image failed: {health.stdout}{health.stderr}")
+        problems += daemon_healthcheck(data)
     for p in problems:
         print(f"container smoke: FAIL: {p}", file=sys.stderr)
     if not problems:

@@ -164,6 +164,8 @@ def blocks(tokens: list[Token], leaf: str, *, figures: bool) -> list[str]:
         if isinstance(seg, str):
             blocks.append(seg)
             continue
+        if not seg:  # between two blocks
+            continue
         html, has_text, images = _inline_html(seg)
         if has_text:
             blocks.append(f"<{leaf}>{html}</{leaf}>")
@@ -180,7 +182,7 @@ def nested_html(tokens: list[Token]) -> str:
     for seg in _segments(tokens, split_br=True):
         if isinstance(seg, str):
             rendered.append((True, seg))
-        else:
+        elif seg:
             html, has_text, images = _inline_html(seg)
             if not has_text and images:
                 lone_images[len(rendered)] = images

@@ -106,13 +106,29 @@ def furniture_dropper(page_text: int) -> Dropper:
     return drop
 
 
+def _own_rows(table: LexborNode) -> list[LexborNode]:
+    """The table's own rows (not those of tables nested in its cells)."""
+    rows: list[LexborNode] = []
+    for child in table.iter():
+        if child.tag == "tr":
+            rows.append(child)
+        elif child.tag in ("thead", "tbody", "tfoot"):
+            rows.extend(row for row in child.iter() if row.tag == "tr")
+    return rows
+
+
 def _is_data_table(table: LexborNode) -> bool:
+    # Only the table's own structure is read: querying its whole subtree would make
+    # pages of deeply nested layout tables quadratic.
     if (table.attributes.get("role") or "") == "presentation":
         return False
-    if table.css_first("caption, thead, th, col, colgroup, tfoot") is not None:
+    if any(c.tag in ("caption", "thead", "col", "colgroup", "tfoot") for c in table.iter()):
         return True
-    rows = table.css("tr")
-    cols = max((len(tr.css("td")) for tr in rows[:5]), default=0)
+    rows = _own_rows(table)
+    cells = [[c.tag for c in row.iter()] for row in rows[:5]]
+    if any("th" in row for row in cells):
+        return True
+    cols = max((row.count("td") for row in cells), default=0)
     return len(rows) >= 10 or cols > 4 or len(rows) * cols > 10
 
 
@@ -167,10 +183,14 @@ def _doomed(node: LexborNode, tag: str, stats: Stats, score: float) -> bool:
     return doomed
 
 
-def prune_content(nodes: list[LexborNode], scores: dict[int, float]) -> list[LexborNode]:
+def prune_content(
+    nodes: list[LexborNode],
+    scores: dict[int, float],
+    known: dict[int, tuple[int, int]] | None = None,
+) -> list[LexborNode]:
     """Readability's conditional cleaning inside the chosen nodes: link lists, image
     galleries without text, negatively named blocks, link-only paragraphs. Returns
-    the nodes that are left."""
+    the nodes that are left. ``known``: ``Measured.own_text`` of these nodes."""
 
     def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
         if is_root and tag != "p":
@@ -179,7 +199,7 @@ def prune_content(nodes: list[LexborNode], scores: dict[int, float]) -> list[Lex
 
     kept = []
     for top in nodes:
-        dropped = measure(top, drop).dropped
+        dropped = measure(top, drop, known=known).dropped
         if dropped and dropped[-1].mem_id == top.mem_id:  # the root comes last
             continue
         for node in dropped:

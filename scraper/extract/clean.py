@@ -36,7 +36,7 @@ from scraper.extract.media import (
     picture_image,
 )
 
-__all__ = ["body_text_length", "clean_body"]
+__all__ = ["body_text_length", "clean_body", "clean_nodes"]
 
 _JUNK_CHARS = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s+")
@@ -98,8 +98,20 @@ def clean_body(fragment_html: str, base_url: str, *, strip: Sequence[str] = ()) 
     noscript_images_in_place(tree)
     if tree.body is None:
         return ""
+    return clean_nodes([tree.body], base_url)
+
+
+def clean_nodes(nodes: Sequence[LexborNode], base_url: str) -> str:
+    """``clean_body`` of elements already parsed (each one's content, in order),
+    without serialising and parsing them again. The nodes' ``<noscript>`` images must
+    already be in place (``noscript_images_in_place``)."""
     tokens: list[Token] = []
-    _Walker(base_url).children(tree.body, tokens, 0)
+    walker = _Walker(base_url)
+    for node in nodes:
+        if node.tag == "body":
+            walker.children(node, tokens, 0)
+        else:
+            walker.emit(node, tokens, 1)
     lines = []
     for block in blocks(tokens, "p", figures=True):
         line = _CLEANER.clean(block).replace("\n", "&#10;")
@@ -168,9 +180,16 @@ class _Walker:
             if html:
                 out.append((IMG, html))
         elif tag == "p" or tag in HEADINGS:
-            sub: list[Token] = []
-            self.children(node, sub, depth)
             leaf = HEADINGS.get(tag, "p")
+            kids = list(node.iter(include_text=True))
+            if all(kid.is_text_node for kid in kids):  # most paragraphs: text only
+                text = _SPACE.sub(" ", _JUNK_CHARS.sub("", node.text())).strip(" ")
+                if text:
+                    out.append((BLOCK, f"<{leaf}>{escape_text(text)}</{leaf}>"))
+                return
+            sub: list[Token] = []
+            for kid in kids:
+                self.emit(kid, sub, depth + 1)
             out.extend((BLOCK, b) for b in blocks(sub, leaf, figures=True))
         elif tag in ("ul", "ol", "dl", "blockquote", "table", "figure", "pre", "hr"):
             getattr(self, "block_" + tag)(node, out, depth)

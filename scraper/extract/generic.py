@@ -17,9 +17,10 @@ from datetime import UTC, tzinfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.boilerplate import JUNK_TAGS, class_weight, furniture_dropper, prune_content
-from scraper.extract.clean import clean_body
+from scraper.extract.clean import clean_nodes
 from scraper.extract.limits import bounded_html
 from scraper.extract.measure import Measured, measure
+from scraper.extract.media import noscript_images_in_place
 from scraper.extract.meta import PageMeta, page_metadata
 from scraper.types import Extracted
 
@@ -32,14 +33,10 @@ _MIN_CONTENT_SHARE = 0.25
 _MARKED_SHARE = 0.5
 _REGION_SHARE = 0.85
 # Containers whose prose is not the article (comments, teasers), for finding the region.
-_FURNITURE_CSS = (
-    ", ".join(
-        f"[{attr}*={word} i]"
-        for word in ("comment", "related", "recommend", "sidebar", "footer", "disqus", "promo")
-        for attr in ("class", "id")
-    )
-    + ", aside, footer, nav"
+_FURNITURE_WORDS = re.compile(
+    "comment|related|recommend|sidebar|footer|disqus|promo", re.IGNORECASE
 )
+_FURNITURE_TAGS = frozenset({"aside", "footer", "nav"})
 _TAG_BASE = {
     "div": 5, "pre": 3, "td": 3, "blockquote": 3, "address": -3, "ol": -3, "ul": -3,
     "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3, "h1": -5, "h2": -5, "h3": -5,
@@ -84,11 +81,12 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     best_marked = _marked_body(marked, nodes, page) or (None if nodes else _landmark(body, page))
     if best_marked is not None:
         nodes = [best_marked]
-    nodes = prune_content(nodes, scores)
+    nodes = prune_content(nodes, scores, page.own_text)
     if not nodes:
         return _result("", meta)
-    fragment = "".join(node.html or "" for node in nodes)
-    return _result(_drop_repeats(clean_body(fragment, url), meta), meta)
+    for node in nodes:
+        noscript_images_in_place(node)
+    return _result(_drop_repeats(clean_nodes(nodes, url), meta), meta)
 
 
 def _result(body: str, meta: PageMeta) -> Extracted:
@@ -111,26 +109,45 @@ def _article_region(body: LexborNode) -> LexborNode:
     """The smallest element holding most (``_REGION_SHARE``) of the page's prose
     paragraphs: scoring only needs to look inside it, and on a typical page it is a
     third of the tree. The body when the page has no such paragraphs."""
-    totals: dict[int, int] = {}
-    furniture = {
-        p.mem_id for container in body.css(_FURNITURE_CSS) for p in container.css("p, pre")
-    }
+    body_key = body.mem_id
+    # Each element above a paragraph is looked at once: its parent, and whether it is
+    # furniture (comments, teasers) or inside furniture.
+    parent_of: dict[int, int] = {body_key: 0}
+    in_furniture: dict[int, bool] = {body_key: False}
+    own: dict[int, int] = {}
     skipped = 0
     for paragraph in body.css("p, pre"):
         length = len(paragraph.text().strip())
         if length < MIN_PARAGRAPH:
             continue
-        if paragraph.mem_id in furniture:
-            skipped += length
-            continue
+        chain: list[tuple[int, bool]] = []
         node: LexborNode | None = paragraph
         while node is not None:
             key = node.mem_id
-            totals[key] = totals.get(key, 0) + length
-            if key == body.mem_id:
+            if key in in_furniture:
                 break
-            node = node.parent
-    whole = totals.get(body.mem_id, 0)
+            parent = node.parent
+            parent_of[key] = parent.mem_id if parent is not None else 0
+            chain.append((key, _region_furniture(node)))
+            node = parent
+        inherited = in_furniture.get(node.mem_id, False) if node is not None else False
+        for key, furniture in reversed(chain):
+            inherited = inherited or furniture
+            in_furniture[key] = inherited
+        key = paragraph.mem_id
+        if in_furniture.get(parent_of.get(key, 0), False):  # inside furniture
+            skipped += length
+        else:
+            own[key] = own.get(key, 0) + length
+    totals: dict[int, int] = {}
+    for paragraph_key, length in own.items():
+        key = paragraph_key
+        while key:
+            totals[key] = totals.get(key, 0) + length
+            if key == body_key:
+                break
+            key = parent_of.get(key, 0)
+    whole = totals.get(body_key, 0)
     if not whole or whole < skipped:  # most prose in "furniture": score the whole page
         return body
     region = body
@@ -142,6 +159,15 @@ def _article_region(body: LexborNode) -> LexborNode:
         if inner is None:
             return region
         region = inner
+
+
+def _region_furniture(node: LexborNode) -> bool:
+    """Containers whose prose is not the article (comments, teasers)."""
+    if node.tag in _FURNITURE_TAGS:
+        return True
+    attrs = node.attributes
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
+    return len(names) > 1 and _FURNITURE_WORDS.search(names) is not None
 
 
 def _marked_body(

@@ -96,9 +96,9 @@ def decode_js_string(body: str) -> str:
 
     def one(m: re.Match[str]) -> str:
         esc = m.group(1)
-        if esc[0] == "u":
+        if esc[0] == "u" and len(esc) > 1:  # a bare \u (no hex after it) is just "u"
             return chr(int(esc[2:-1] if esc[1] == "{" else esc[1:], 16))
-        if esc[0] == "x":
+        if esc[0] == "x" and len(esc) > 1:
             return chr(int(esc[1:], 16))
         if esc[0] in "01234567":
             return chr(int(esc, 8))

@@ -34,7 +34,10 @@ def bounded_html(html: str, max_depth: int = MAX_DEPTH, max_chars: int = MAX_CHA
     """``html`` cut where its nesting (estimated from its tags) passes ``max_depth``,
     and to at most ``max_chars`` characters; unchanged in every ordinary case."""
     html = html[:max_chars]
-    if html.count("<") <= max_depth:
+    # Cheap proofs first: every nesting tag opens with "<" and never with "</", so
+    # the depth is at most the count of "<" that do not start an end tag.
+    tags = html.count("<")
+    if tags <= max_depth or tags - html.count("</") <= max_depth:
         return html
     depth = 0
     for match in _TAG.finditer(html):

@@ -22,6 +22,7 @@ BLOCK_TAGS = frozenset({
     "figure", "h1", "h2", "h3", "h4", "h5", "h6", "header", "main", "picture",
 })  # fmt: skip
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_OWN_NUMBERS = _HEADINGS | {"p", "div", "img", "li", "a", "article"}
 
 
 @dataclass(slots=True)
@@ -72,6 +73,8 @@ class Measured:
     order: list[int] = field(default_factory=list)  # elements in page order
     dropped: list[LexborNode] = field(default_factory=list)  # innermost first
     dead: set[int] = field(default_factory=set)  # dropped, or inside something dropped
+    # each element's own text (outside child elements): (characters, commas)
+    own_text: dict[int, tuple[int, int]] = field(default_factory=dict)
 
     def ancestors(self, key: int, limit: int = 1_000_000) -> list[int]:
         found: list[int] = []
@@ -82,10 +85,16 @@ class Measured:
         return found
 
 
-def measure(root: LexborNode, drop: Dropper, marked: frozenset[int] = frozenset()) -> Measured:
+def measure(
+    root: LexborNode,
+    drop: Dropper,
+    marked: frozenset[int] = frozenset(),
+    known: dict[int, tuple[int, int]] | None = None,
+) -> Measured:
     """Measure ``root``'s subtree; ``drop`` decides which elements go (they are
     listed in ``dropped``, not removed: call ``decompose`` on them in that order).
-    ``marked``: ids of elements that count as an article body."""
+    ``marked``: ids of elements that count as an article body. ``known``: the
+    ``own_text`` of an earlier measure of the same elements, reused."""
     result = Measured()
     stats = result.stats
     parents = result.parent
@@ -109,37 +118,60 @@ def measure(root: LexborNode, drop: Dropper, marked: frozenset[int] = frozenset(
         parents[key] = parent_key
         nodes[key] = node
         order.append(key)
+    dropped_nodes = result.dropped
+    own_text = result.own_text
+    known = known or {}
     for node, tag, key, parent_key in reversed(entries):
         own = stats[key]
-        text = node.text(deep=False)
-        if text and not text.isspace():
-            length = len(" ".join(text.split()))
-            commas = _commas(text)
+        found = known.get(key)
+        if found is None:
+            text = node.text(deep=False)
+            if text and not text.isspace():
+                found = (
+                    len(" ".join(text.split())),
+                    text.count(",") + text.count("，") + text.count("、") + text.count("。")
+                    + text.count("،"),
+                )  # fmt: skip
+            else:
+                found = (0, 0)
+        own_text[key] = found
+        length, commas = found
+        if length:
             own.text += length
             own.loose_text += length
             own.commas += commas
             own.loose_commas += commas
-        _own_numbers(node, tag, own)
+        if tag in _OWN_NUMBERS:
+            _own_numbers(node, tag, own)
         if key in marked:
             own.marked = True
-        if drop(node, tag, own, key == root_id):
-            result.dropped.append(node)
+        is_root = key == root_id
+        if drop(node, tag, own, is_root):
+            dropped_nodes.append(node)
             continue
-        if key != root_id:
-            stats[parent_key].add(own, tag in BLOCK_TAGS)
+        if not is_root:  # the numbers of one child added to its parent's
+            up = stats[parent_key]
+            up.text += own.text
+            up.links += own.links
+            up.commas += own.commas
+            up.paragraphs += own.paragraphs
+            up.images += own.images
+            up.items += own.items
+            up.headings += own.headings
+            if own.marked:
+                up.marked = True
+            up.children += 1
+            if tag in BLOCK_TAGS:
+                up.has_block = True
+            else:
+                up.loose_text += own.text
+                up.loose_commas += own.commas
     dropped = {n.mem_id for n in result.dropped}
     dead = result.dead
     for key in order:
         if key in dropped or parents.get(key) in dead:
             dead.add(key)
     return result
-
-
-def _commas(text: str) -> int:
-    return (
-        text.count(",") + text.count("，") + text.count("、") + text.count("。")
-        + text.count("،")
-    )  # fmt: skip
 
 
 def _own_numbers(node: LexborNode, tag: str, own: Stats) -> None:

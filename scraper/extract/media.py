@@ -213,7 +213,7 @@ def _neighbour_image(noscript: LexborNode) -> LexborNode | None:
     return None
 
 
-def noscript_images_in_place(tree: LexborHTMLParser) -> None:
+def noscript_images_in_place(tree: LexborHTMLParser | LexborNode) -> None:
     """A <noscript> copy of an image replaces the lazy placeholder next to it, or
     stands in for it when there is none. Other noscript content is left alone."""
     for noscript in tree.css("noscript"):

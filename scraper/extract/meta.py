@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.dates import parse_datetime
 from scraper.extract.media import absolute_url
@@ -59,6 +59,9 @@ _META_KEYS: dict[str, tuple[str, ...]] = {
     "language": ("content-language", "dc.language", "og:locale", "language"),
 }  # fmt: skip
 
+_LD_JSON = 'script[type*="ld+json" i]'
+_TIMES = "time[itemprop=datePublished], time[pubdate], time[datetime]"
+_SOURCES = f"meta[content], {_LD_JSON}, title, {_TIMES}"
 _SPACE = re.compile(r"\s+")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—»·]\s+|\s*\|\s*|_+|\s+::\s+")
@@ -71,22 +74,39 @@ _JSON_WRAPPING = re.compile(
 def page_metadata(tree: LexborHTMLParser, url: str, *, default_tz: tzinfo = UTC) -> PageMeta:
     """Everything the page says about its article, each field from its most
     trustworthy source."""
-    ld = _ld_article(json_ld_objects(tree))
-    metas = _meta_tags(tree)
+    # One pass of the selector engine finds every source; Python sees only those nodes.
+    scripts: list[LexborNode] = []
+    metas: dict[str, list[str]] = {}
+    times: list[LexborNode | None] = [None, None, None]
+    title_node: LexborNode | None = None
+    for node in tree.css(_SOURCES):
+        tag = node.tag
+        if tag == "meta":
+            _add_meta(node.attributes, metas)
+        elif tag == "script":
+            scripts.append(node)
+        elif tag == "title":
+            title_node = title_node or node
+        else:
+            attrs = node.attributes
+            rank = 0 if attrs.get("itemprop") == "datePublished" else 1 if "pubdate" in attrs else 2
+            times[rank] = times[rank] or node
+    ld = _ld_article(_objects_of(scripts))
 
     def meta(field: str) -> str | None:
         for key in _META_KEYS[field]:
-            for value in metas.get(key, ()):
+            for raw in metas.get(key, ()):
+                value = _clean(raw)
                 if field == "author" and (value.startswith(("http:", "https:", "@", "/"))):
                     continue
                 if value:
                     return value
         return None
 
-    title = _text(ld.get("headline") or ld.get("name")) or meta("title") or _title_tag(tree)
+    title = _text(ld.get("headline") or ld.get("name")) or meta("title") or _title_of(title_node)
     published = _first_date(
         (_text(ld.get("datePublished")), _text(ld.get("dateCreated")), meta("published"),
-         _time_element(tree)),
+         _time_of(times)),
         default_tz,
     )  # fmt: skip
     modified = _first_date((_text(ld.get("dateModified")), meta("modified")), default_tz)
@@ -95,7 +115,7 @@ def page_metadata(tree: LexborHTMLParser, url: str, *, default_tz: tzinfo = UTC)
     keywords = _keywords(ld.get("keywords"))
     if not keywords:
         for key in _META_KEYS["keywords"]:
-            keywords = _keywords(metas.get(key))
+            keywords = _keywords([_clean(value) for value in metas.get(key, ())])
             if keywords:
                 break
     language = _language(ld.get("inLanguage")) or _html_lang(tree) or meta("language")
@@ -116,11 +136,12 @@ def page_metadata(tree: LexborHTMLParser, url: str, *, default_tz: tzinfo = UTC)
 def json_ld_objects(tree: LexborHTMLParser) -> list[dict[str, Any]]:
     """Every JSON-LD object of the page, ``@graph`` members flattened, in page order.
     Each ``<script>`` is parsed on its own; one that cannot be read is skipped."""
+    return _objects_of(tree.css(_LD_JSON))
+
+
+def _objects_of(scripts: list[LexborNode]) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
-    for script in tree.css("script"):
-        kind = (script.attributes.get("type") or "").lower()
-        if "ld+json" not in kind:
-            continue
+    for script in scripts:
         for data in _lenient_json(script.text() or ""):
             _flatten(data, objects, 0)
     return objects
@@ -199,19 +220,14 @@ def _ld_article(objects: list[dict[str, Any]]) -> dict[str, Any]:
     return {}
 
 
-def _meta_tags(tree: LexborHTMLParser) -> dict[str, list[str]]:
-    metas: dict[str, list[str]] = {}
-    for node in tree.css("meta"):
-        attrs = node.attributes
-        content = attrs.get("content")
-        if content is None:
-            continue
-        content = _clean(content)
-        for attr in ("property", "name", "itemprop", "http-equiv"):
-            key = attrs.get(attr)
-            if key:
-                metas.setdefault(key.strip().lower(), []).append(content)
-    return metas
+def _add_meta(attrs: dict[str, str | None], metas: dict[str, list[str]]) -> None:
+    content = attrs.get("content")  # cleaned when used: most are never read
+    if content is None:
+        return
+    for attr in ("property", "name", "itemprop", "http-equiv"):
+        key = attrs.get(attr)
+        if key:
+            metas.setdefault(key.strip().lower(), []).append(content)
 
 
 def _clean(value: str) -> str:
@@ -274,9 +290,10 @@ def _first_date(values: tuple[str | None, ...], default_tz: tzinfo) -> datetime 
     return None
 
 
-def _time_element(tree: LexborHTMLParser) -> str | None:
-    for selector in ("time[itemprop=datePublished]", "time[pubdate]", "time[datetime]"):
-        node = tree.css_first(selector)
+def _time_of(times: list[LexborNode | None]) -> str | None:
+    """The first of ``time[itemprop=datePublished]``, ``time[pubdate]``,
+    ``time[datetime]`` (each the first in the page) that has a value."""
+    for node in times:
         if node is not None:
             value = node.attributes.get("datetime") or node.text()
             if value and value.strip():
@@ -284,8 +301,7 @@ def _time_element(tree: LexborHTMLParser) -> str | None:
     return None
 
 
-def _title_tag(tree: LexborHTMLParser) -> str | None:
-    node = tree.css_first("title")
+def _title_of(node: LexborNode | None) -> str | None:
     if node is None:
         return None
     title = _clean(node.text())

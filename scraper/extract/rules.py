@@ -11,8 +11,9 @@ import importlib.resources
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +37,7 @@ __all__ = [
     "LeadImages",
     "ListingLink",
     "Rule",
+    "RuleFile",
     "RuleSet",
     "RuleTest",
     "UrlRewrite",
@@ -43,9 +45,11 @@ __all__ = [
     "clean_with_rule",
     "listing_links",
     "listing_selector",
+    "load_rule_files",
     "load_rules",
     "parse_rule",
     "rule_zone",
+    "shipped_rules_folder",
 ]
 
 _Strict = ConfigDict(extra="forbid", frozen=True)
@@ -137,7 +141,10 @@ class LeadImages(BaseModel):
 
 
 class RuleTest(BaseModel):
-    """A page kept for checking the rule (``file`` is relative to a tests folder)."""
+    """A saved page and what the rule must make of it. ``file`` is relative to the
+    rule file's folder (``tests/<rule>/page.html`` by convention); ``published``
+    without a zone is in the rule's ``timezone``; the strings are looked for in the
+    body's HTML and in its text."""
 
     model_config = _Strict
 
@@ -238,13 +245,36 @@ def parse_rule(text: str, origin: str) -> Rule:
         raise ConfigError(problems) from None
 
 
-def load_rules(extra_dir: Path | None = None) -> RuleSet:
-    """The shipped rules, then ``extra_dir/*.yaml``; a rule of the same name replaces."""
-    shipped = importlib.resources.files("scraper.extract").joinpath("rules")
+class RuleFile(NamedTuple):
+    """A rule as loaded: ``folder`` holds its file (its test pages are relative to
+    it); ``origin`` names the file in messages."""
+
+    rule: Rule
+    folder: Traversable
+    origin: str
+    shipped: bool
+
+
+def shipped_rules_folder() -> Traversable:
+    return importlib.resources.files("scraper.extract").joinpath("rules")
+
+
+def load_rule_files(extra_dir: Path | None = None) -> list[RuleFile]:
+    """The rules in use: the shipped ones, then ``extra_dir/*.yaml``; a rule of the
+    same name replaces (and moves after the others)."""
+    shipped = shipped_rules_folder()
     files = sorted(
         (f for f in shipped.iterdir() if f.name.endswith((".yaml", ".yml"))), key=lambda f: f.name
     )
-    rules = [parse_rule(f.read_text(encoding="utf-8"), f"rules/{f.name}") for f in files]
+    found = [
+        RuleFile(
+            parse_rule(f.read_text(encoding="utf-8"), f"rules/{f.name}"),
+            shipped,
+            f"rules/{f.name}",
+            True,
+        )
+        for f in files
+    ]
     if extra_dir is not None:
         if not extra_dir.is_dir():
             raise ConfigError(f"{extra_dir}: no such rules folder")
@@ -258,8 +288,14 @@ def load_rules(extra_dir: Path | None = None) -> RuleSet:
             if rule.name in seen:
                 raise ConfigError(f"{path}: name: rule {rule.name!r} is also in {seen[rule.name]}")
             seen[rule.name] = path
-            rules = [r for r in rules if r.name != rule.name] + [rule]
-    return RuleSet(rules)
+            found = [f for f in found if f.rule.name != rule.name]
+            found.append(RuleFile(rule, extra_dir, str(path), False))
+    return found
+
+
+def load_rules(extra_dir: Path | None = None) -> RuleSet:
+    """The shipped rules, then ``extra_dir/*.yaml``; a rule of the same name replaces."""
+    return RuleSet(f.rule for f in load_rule_files(extra_dir))
 
 
 # -- listing pages -----------------------------------------------------------

@@ -3,7 +3,7 @@
 Links: resolve against a base, keep only http(s), drop the fragment.
 Text: titles and names as plain text, plain text as HTML.
 Sites: whether two hosts belong to the same site (for off-site listing links).
-Entries: drop repeated ids, keep the first, cap the count.
+Entries: drop repeated ids, keep the first, cap the count; say which were skipped.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from scraper.types import Entry
@@ -109,3 +109,19 @@ def unique_entries(entries: Iterable[Entry | None], limit: int = MAX_ENTRIES) ->
         if len(kept) >= limit:
             break
     return tuple(kept)
+
+
+def skipped_problem(links: Sequence[object], total: int, noun: str = "entries") -> str | None:
+    """The problem to report when ``links`` (the raw link values, None when missing)
+    of ``total`` entries gave no http(s) link; None when none was skipped."""
+    if not links:
+        return None
+    if len(links) == total:
+        return f"none of the {total} {noun} has an http(s) link"
+    shown = [
+        " ".join(link.split())[:80] if isinstance(link, str) and link.strip() else "no link"
+        for link in links[:3]
+    ]
+    more = ", …" if len(links) > 3 else ""
+    reason = f"{len(links)} of {total} {noun} skipped for want of an http(s) link"
+    return f"{reason}: {', '.join(shown)}{more}"

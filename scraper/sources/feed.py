@@ -31,6 +31,7 @@ from scraper.sources.common import (
     http_url,
     is_absolute_http,
     plain_text,
+    skipped_problem,
     text_to_html,
     unique_entries,
 )
@@ -49,19 +50,22 @@ def parse_feed(
     *,
     default_tz: tzinfo = UTC,
     content_type: str | None = None,
+    encoding: str | None = None,
 ) -> ParsedSource:
     """Entries of the feed in ``content``, fetched from ``url``.
 
     Times written without a zone are taken in ``default_tz``. The format is
     recognised by content (a body starting with ``{`` or ``[`` is read as JSON
     Feed, whatever its type); ``content_type`` only sharpens the error message.
+    ``encoding`` (the fetcher's reading of the HTTP charset and the bytes) decodes
+    a document with neither a byte-order mark nor an XML declaration.
     """
     if not content.strip():
         raise ParseError(url, "empty body")
     if looks_like_json(content):
         return parse_json_feed(content, url, default_tz=default_tz)
 
-    prepared = prepare_xml(content)
+    prepared = prepare_xml(content, encoding=encoding)
     try:
         parsed = feedparser.parse(
             io.BytesIO(prepared.data),
@@ -84,9 +88,12 @@ def parse_feed(
     # Atom entries inherit the feed's author; an RSS channel has none to inherit.
     feed_author = _author(feed) if str(parsed.get("version")).startswith("atom") else None
     # Plain dicts: FeedParserDict's key aliases warn (and guess) on missing keys.
-    entries = unique_entries(_entry(dict(e), url, default_tz, feed_author) for e in raw_entries)
-    if raw_entries and not entries:
-        problems.append(f"none of the {len(raw_entries)} entries has an http(s) link")
+    raws = [dict(e) for e in raw_entries]
+    built = [_entry(raw, url, default_tz, feed_author) for raw in raws]
+    entries = unique_entries(built)
+    skipped = [raw.get("link") for raw, entry in zip(raws, built, strict=True) if entry is None]
+    if problem := skipped_problem(skipped, len(raws)):
+        problems.append(problem)
     return ParsedSource(
         entries=entries,
         title=plain_text(feed.get("title")),

@@ -16,6 +16,7 @@ from scraper.sources.common import (
     http_url,
     is_absolute_http,
     plain_text,
+    skipped_problem,
     text_to_html,
     unique_entries,
 )
@@ -48,11 +49,15 @@ def parse_json_feed(content: bytes, url: str, *, default_tz: tzinfo) -> ParsedSo
     if not isinstance(items, list):
         raise ParseError(url, "JSON Feed without an items list")
     feed_author = _author(doc)
-    entries = unique_entries(
-        (_entry(item, url, default_tz, feed_author) for item in items),
-    )
-    if items and not entries:
-        problem = f"none of the {len(items)} items has an http(s) link"
+    built = [_entry(item, url, default_tz, feed_author) for item in items]
+    entries = unique_entries(built)
+    skipped = [
+        item.get("url") if isinstance(item, dict) else None
+        for item, entry in zip(items, built, strict=True)
+        if entry is None
+    ]
+    notes = (problem, skipped_problem(skipped, len(items), "items"))
+    problem = "; ".join(note for note in notes if note) or None
     return ParsedSource(entries=entries, title=plain_text(doc.get("title")), problem=problem)
 
 

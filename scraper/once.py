@@ -1,0 +1,86 @@
+"""``scrape --once``: the cron job. Poll, show progress or log lines, print the
+summary, commit to git, and answer with the exit status.
+
+Exit status: 0 every source and article succeeded (and the git commit and push,
+when configured); 1 something failed; 2 (raised as ``ConfigError``) the config
+or the command line is wrong. On a terminal, stderr shows a progress line and
+only warnings and errors; elsewhere it gets the usual log lines. ``quiet``
+prints only errors and a summary of what failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from scraper.config import Settings
+from scraper.gitsync import GitOutcome, publish
+from scraper.progress import Progress
+from scraper.runner import run_once, select_sources
+from scraper.types import SourceResult
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def summary(results: Sequence[SourceResult], *, quiet: bool = False) -> str:
+    """A line per source (in ``quiet``, per failing source only) and a total line."""
+    lines = []
+    width = max((len(r.source) for r in results), default=0)
+    for r in results:
+        if quiet and r.ok:
+            continue
+        if r.error:
+            status = f"FAILED: {r.error}"
+        else:
+            status = f"new {r.new}, unchanged {r.unchanged}, failed {len(r.failed)}"
+            if r.degraded:
+                status += f" (degraded: {r.degraded})"
+        lines.append(f"{r.source:<{width}}  {status}")
+        lines += [f"{'':<{width}}    {f.url}: {f.reason}" for f in r.failed]
+    total = sum(r.new for r in results)
+    failed = sum(1 for r in results if not r.ok)
+    lines.append(f"{len(results)} sources, {total} new articles, {failed} with failures")
+    return "\n".join(lines)
+
+
+def git_line(outcome: GitOutcome) -> str | None:
+    if outcome.error:
+        kept = f" (commit {outcome.commit[:12]} kept)" if outcome.commit else ""
+        return f"git: {outcome.error}{kept}"
+    if outcome.commit:
+        return f"git: committed {outcome.commit[:12]}{', pushed' if outcome.pushed else ''}"
+    return "git: pushed" if outcome.pushed else None
+
+
+def run_once_command(
+    settings: Settings,
+    names: Sequence[str],
+    *,
+    quiet: bool = False,
+    level_given: bool = False,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    sources = select_sources(settings, names)
+    progress = None
+    if quiet and not level_given:
+        logging.getLogger("scraper").setLevel(logging.ERROR)
+    elif not quiet and err.isatty():
+        progress = Progress(err, total=len(sources))
+        progress.attach(None if level_given else logging.WARNING)
+    try:
+        results = asyncio.run(run_once(settings, names, progress))
+    finally:
+        if progress is not None:
+            progress.close()
+            progress.detach()
+    print(summary(results, quiet=quiet), file=out)
+    git = publish(settings.archive_dir, settings.git, results)
+    if (line := git_line(git)) and (not quiet or not git.ok):
+        print(line, file=out)
+    return EXIT_OK if all(r.ok for r in results) and git.ok else EXIT_FAILED

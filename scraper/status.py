@@ -1,0 +1,135 @@
+"""``scrape status``: what the state says about each source, for people and scripts.
+
+Per source: last success, last error, articles archived, consecutive failures
+and next poll; sources the state knows but the config no longer names are
+listed too, marked so. Reading never creates a state database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from scraper.config import Settings
+from scraper.state import SourceHealth, State
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    source: str
+    configured: bool  # named in the config
+    enabled: bool
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    articles: int
+    next_poll: datetime | None
+
+
+def read_health(settings: Settings) -> dict[str, SourceHealth]:
+    """Every source's health from the state; empty when there is no state yet."""
+    if not settings.state_path.exists():
+        return {}
+    with State(settings.state_path) as state:
+        return {h.source: h for h in state.all_health()}
+
+
+def statuses(settings: Settings, health: Mapping[str, SourceHealth]) -> list[SourceStatus]:
+    """Configured sources in config order, then those only the state knows, by name."""
+    out: list[SourceStatus] = []
+    names = [s.name for s in settings.sources]
+    enabled = {s.name: s.enabled for s in settings.sources}
+    for name in names + sorted(set(health) - set(names)):
+        h = health.get(name) or SourceHealth(name, None, None, None, 0, None, 0)
+        out.append(
+            SourceStatus(
+                source=name,
+                configured=name in enabled,
+                enabled=enabled.get(name, False),
+                last_success=h.last_success,
+                last_error=h.last_error,
+                last_error_at=h.last_error_at,
+                consecutive_failures=h.consecutive_failures,
+                articles=h.articles,
+                next_poll=h.next_poll,
+            )
+        )
+    return out
+
+
+def _ago(when: datetime, now: datetime) -> str:
+    seconds = (now - when).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            amount = f"{seconds / size:.0f}{unit}"
+            break
+    else:
+        amount = f"{seconds:.0f}s"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+def _when(when: datetime | None, now: datetime, never: str = "never") -> str:
+    if when is None:
+        return never
+    return f"{when.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}Z ({_ago(when, now)})"
+
+
+def _state_word(s: SourceStatus) -> str:
+    if not s.configured:
+        return "not in the config"
+    if not s.enabled:
+        return "disabled"
+    if s.consecutive_failures:
+        n = s.consecutive_failures
+        return f"FAILING ({n} poll{'s' if n != 1 else ''} in a row)"
+    return "ok" if s.last_success else "not polled yet"
+
+
+def format_text(rows: Sequence[SourceStatus], now: datetime) -> str:
+    """One block per source; times in UTC with how long ago (or until)."""
+    if not rows:
+        return "no sources in the config and none in the state"
+    blocks = []
+    for s in rows:
+        lines = [f"{s.source}  {_state_word(s)}"]
+        lines.append(f"  last success  {_when(s.last_success, now)}")
+        if s.last_error:
+            lines.append(
+                f"  last error    {_when(s.last_error_at, now, 'unknown')}: {s.last_error}"
+            )
+        lines.append(f"  articles      {s.articles}")
+        if s.configured and s.enabled:
+            lines.append(f"  next poll     {_when(s.next_poll, now, 'when the daemon starts')}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def as_json(rows: Sequence[SourceStatus]) -> str:
+    """``{"sources": [{"name": …, "last_success": "…Z" | null, …}]}``."""
+    doc: dict[str, Any] = {
+        "sources": [
+            {
+                "name": s.source,
+                "configured": s.configured,
+                "enabled": s.enabled,
+                "last_success": _iso(s.last_success),
+                "last_error": s.last_error,
+                "last_error_at": _iso(s.last_error_at),
+                "consecutive_failures": s.consecutive_failures,
+                "articles": s.articles,
+                "next_poll": _iso(s.next_poll),
+            }
+            for s in rows
+        ]
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2)

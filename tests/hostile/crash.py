@@ -1,0 +1,127 @@
+"""Kill -9 at random moments: the loop shared by tests/hostile/test_crash.py (a
+few points, in CI) and stress/kill9.py (many).
+
+A site of N articles behind one feed; ``scrape --once`` is started, killed with
+SIGKILL after a random delay (a new process each time, the next started right
+after), and once the points are used up a last run goes to the end. Then the
+archive and the state must be whole: every article exactly once, no partial
+file, no temporary file, ``PRAGMA integrity_check`` ok, every entry the state
+calls done on disk under the path it names.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hostile.checks import check_archive, integrity, state_rows
+from hostile.server import HostileSite, Reply
+from hostile.world import Item, plain_page, rss, x
+
+FEED = "http://crash.example.test/rss.xml"
+
+
+def serve_articles(site: HostileSite, count: int, delay: float) -> list[str]:
+    """``count`` articles behind ``FEED``, each page answering after ``delay`` s."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    urls = [f"http://crash.example.test/news/{n}.html" for n in range(count)]
+    items = []
+    for n, url in enumerate(urls):
+        site.add(url, Reply(plain_page(f"Crash story {n}", f"crash-{n}"), wait=delay))
+        date = (start + timedelta(minutes=n)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        items.append(Item(x(url), f"Crash story {n}", url, date))
+    site.add(FEED, Reply(rss(items), content_type="application/rss+xml"))
+    return urls
+
+
+def config(max_per_host: int) -> dict[str, Any]:
+    return {
+        "sources": [{"name": "crash", "url": FEED, "max_new": 100_000}],
+        "http": {"max_per_host": max_per_host, "timeout": "10s"},
+    }
+
+
+@dataclass
+class KillReport:
+    points: int
+    killed: int = 0  # runs killed while still running
+    finished_first: int = 0  # runs that ended before their kill came
+    delays: list[float] = field(default_factory=list)
+    written_at_kill: list[int] = field(default_factory=list)  # posts on disk after each kill
+    final_seconds: float = 0.0
+    final_status: int = -1
+    final_output: str = ""
+
+    def summary(self) -> str:
+        progress = ", ".join(map(str, self.written_at_kill))
+        return (
+            f"{self.points} kill points: {self.killed} runs killed mid-run, "
+            f"{self.finished_first} finished before the kill; "
+            f"delays {min(self.delays, default=0):.2f}-{max(self.delays, default=0):.2f}s; "
+            f"posts on disk after each kill: {progress}; "
+            f"last run exit {self.final_status} in {self.final_seconds:.1f}s"
+        )
+
+
+def kill_loop(
+    command: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    archive: Path,
+    points: int,
+    window: tuple[float, float],
+    rng: random.Random,
+) -> KillReport:
+    """Start ``command`` ``points`` times, each killed with SIGKILL after a delay drawn
+    uniformly from ``window``; then once more to its end."""
+    report = KillReport(points)
+    for _ in range(points):
+        delay = rng.uniform(*window)
+        report.delays.append(delay)
+        proc = subprocess.Popen(
+            command,
+            env=dict(env),
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            proc.wait(timeout=delay)
+            report.finished_first += 1
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            report.killed += 1
+        report.written_at_kill.append(sum(1 for _ in archive.rglob("*.md")))
+    started = time.monotonic()
+    final = subprocess.run(
+        command, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+    report.final_seconds = time.monotonic() - started
+    report.final_status = final.returncode
+    report.final_output = final.stdout + final.stderr
+    return report
+
+
+def assert_whole(archive: Path, state: Path, urls: list[str]) -> None:
+    """Every article exactly once and whole; no temporary or other stray file; the
+    state intact and agreeing with the archive."""
+    strays = [p for p in archive.rglob("*") if p.name.startswith(".")]
+    assert not strays, f"temporary files left: {strays}"
+    posts = check_archive(archive)  # whole files, each URL once
+    assert sorted(posts) == sorted(urls), sorted(set(posts) ^ set(urls))[:5]
+    assert integrity(state) == "ok"
+    rows = state_rows(state, "SELECT url, status, path FROM entries WHERE source = 'crash'")
+    assert len(rows) == len(urls)
+    for url, status, path in rows:
+        assert status == "done", (url, status)
+        assert posts[url].path == archive / path, (url, path)

@@ -1,0 +1,188 @@
+"""``scrape --once`` as a cron job and at a terminal: progress line on a TTY,
+plain log lines elsewhere, ``--quiet``, exit status; and ``scrape status``."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+from conftest import Project, clean_env
+from newsfixtures import article_page, make_story, rss2
+
+from scraper.progress import Progress, display_width, fit
+from scraper.types import SourceResult
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+FEED = "https://news.example.test/rss.xml"
+DOWN = "https://down.example.test/rss.xml"
+
+
+def two_sources(project: Project, *, down: bool = True) -> None:
+    stories = [
+        make_story("https://news.example.test", n, T0 + timedelta(minutes=n)) for n in (1, 2)
+    ]
+    for s in stories:
+        project.site.add(s.url, article_page(s))
+    project.site.add(FEED, rss2(stories), content_type="application/rss+xml")
+    project.site.add(DOWN, "gone", status=410 if down else 200, content_type="text/plain")
+    sources = [{"name": "rss", "url": FEED}]
+    if down:
+        sources.append({"name": "down", "url": DOWN})
+    project.write_config(sources)
+
+
+def run_in_terminal(project: Project, *args: str) -> tuple[int, str, str]:
+    """The CLI with stderr on a pseudo-terminal (as at a shell), stdout on a pipe."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        project.command(*args),
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env={**clean_env(), "COLUMNS": "200"},
+        cwd=project.root,
+    )
+    os.close(slave)
+    seen = bytearray()
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            proc.kill()
+            raise AssertionError(f"no output for 60 s: {seen!r}")
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.stdout is not None
+    out = proc.stdout.read().decode()
+    proc.stdout.close()
+    return proc.wait(timeout=60), out, seen.decode("utf-8", "replace")
+
+
+def test_at_a_terminal_a_progress_line_replaces_the_info_log_lines(project: Project) -> None:
+    two_sources(project)
+    code, out, terminal = run_in_terminal(project, "--once")
+    assert code == 1  # one source failed
+    assert "\r\x1b[K" in terminal  # the line is redrawn in place
+    assert "scrape: 2/2 sources · 2 articles written · 1 error" in terminal
+    assert "polling " in terminal
+    assert "article.written" not in terminal  # info lines stay out of the way
+    assert "source.failed" in terminal and "HTTP 410" in terminal  # warnings still show
+    assert terminal.rstrip().endswith("scrape: 2/2 sources · 2 articles written · 1 error")
+    assert "2 sources, 2 new articles, 1 with failures" in out
+
+
+def test_at_a_terminal_log_level_asks_for_the_info_lines_too(project: Project) -> None:
+    two_sources(project, down=False)
+    code, _, terminal = run_in_terminal(project, "--once", "--log-level", "info")
+    assert code == 0
+    assert "article.written" in terminal
+    assert "scrape: 1/1 sources · 2 articles written · 0 errors" in terminal
+
+
+def test_not_at_a_terminal_plain_log_lines(project: Project) -> None:
+    two_sources(project)
+    result = project.scrape("--once")
+    assert result.returncode == 1
+    assert "\r" not in result.stderr and "\x1b" not in result.stderr
+    assert result.stderr.count("article.written") == 2
+    assert "source.failed" in result.stderr
+    assert "rss   new 2, unchanged 0, failed 0" in result.stdout
+    assert "down  FAILED:" in result.stdout
+
+
+def test_quiet_prints_only_failures_and_the_total(project: Project) -> None:
+    two_sources(project)
+    result = project.scrape("--once", "--quiet")
+    assert result.returncode == 1
+    assert result.stderr == ""  # warnings are in the summary; no error-level events here
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("down  FAILED: ") and "HTTP 410" in lines[0]
+    assert lines[-1] == "2 sources, 2 new articles, 1 with failures"
+    assert not any(line.startswith("rss") for line in lines)
+    again = project.scrape("run", "--once", "-q", "--source", "rss")
+    assert again.returncode == 0
+    assert again.stdout == "1 sources, 0 new articles, 0 with failures\n"
+
+
+def test_exit_status_config_error_is_2(project: Project) -> None:
+    project.config.write_text("sources: [{name: x}]\n", encoding="utf-8")
+    result = project.scrape("--once", "--quiet")
+    assert result.returncode == 2
+    assert "sources[0].url" in result.stderr
+
+
+def test_progress_line_counts_and_fits_the_terminal() -> None:
+    stream = io.StringIO()
+    ticks = iter(range(1000))
+    progress = Progress(stream, total=3, clock=lambda: next(ticks) / 100)  # 10 ms apart
+    progress.source_started("联合早报-china")
+    progress.article_written("联合早报-china", method="rule:zaobao", duration=0.1)
+    progress.article_failed("联合早报-china", reason="HTTP 500")
+    progress.source_finished(
+        SourceResult(source="联合早报-china", error="boom"),
+        duration=1.0,
+        last_success=None,
+        consecutive_failures=1,
+    )
+    assert progress.line() == "scrape: 1/3 sources · 1 article written · 2 errors"
+    # source events always redraw; article events 10 ms later are throttled
+    assert stream.getvalue().count("\r\x1b[K") == 2
+    assert fit("联合早报" * 10, 9) == "联合早报…"
+    assert display_width(fit("联合早报" * 10, 9)) <= 9
+    assert fit("short", 9) == "short"
+
+
+def test_status_before_and_after_runs(project: Project) -> None:
+    two_sources(project)
+    before = project.scrape("status")
+    assert before.returncode == 0, before.stderr
+    assert "rss  not polled yet" in before.stdout
+    assert "next poll     when the daemon starts" in before.stdout
+    assert not project.state.exists()  # reading never creates the state
+
+    project.scrape("--once")
+    # A source the state knows that has left the config is still reported.
+    project.write_config(
+        [{"name": "rss", "url": FEED}, {"name": "off", "url": FEED, "enabled": False}]
+    )
+    text = project.scrape("status")
+    assert text.returncode == 0, text.stderr
+    blocks = {b.split("  ", 1)[0]: b for b in text.stdout.split("\n\n")}
+    assert set(blocks) == {"rss", "off", "down"}
+    assert blocks["rss"].startswith("rss  ok")
+    assert "articles      2" in blocks["rss"]
+    assert re.search(r"next poll     20\d\d-\d\d-\d\d [\d:]+Z \(in (9|10|11)m\)", blocks["rss"])
+    assert blocks["down"].startswith("down  not in the config")
+    assert "HTTP 410 Gone" in blocks["down"]
+    assert blocks["off"].startswith("off  disabled")
+
+    doc = json.loads(project.scrape("status", "--json").stdout)
+    rows = {row["name"]: row for row in doc["sources"]}
+    assert rows["rss"]["articles"] == 2 and rows["rss"]["consecutive_failures"] == 0
+    assert rows["rss"]["last_success"].endswith("Z")
+    assert datetime.fromisoformat(rows["rss"]["next_poll"]) > datetime.now(UTC)
+    assert rows["down"]["configured"] is False
+    assert rows["down"]["consecutive_failures"] == 1
+    assert "HTTP 410" in rows["down"]["last_error"]
+    assert rows["down"]["last_success"] is None
+    assert rows["off"] == {
+        "name": "off",
+        "configured": True,
+        "enabled": False,
+        "last_success": None,
+        "last_error": None,
+        "last_error_at": None,
+        "consecutive_failures": 0,
+        "articles": 0,
+        "next_poll": None,
+    }
