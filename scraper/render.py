@@ -43,7 +43,12 @@ _OS_FORBIDDEN = rf'<>:"/\\|?*{_CONTROL}'
 _NAME_BAD = re.compile(rf"[{_OS_FORBIDDEN}]")
 # Beyond what the OSes refuse: whitespace, and invisible or direction-changing
 # characters that would make two names look alike.
-_SLUG_BAD = re.compile(rf"[{_OS_FORBIDDEN}\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+# Besides what file systems refuse: characters that break the post's URL when Jekyll
+# makes it from the file name (#, %, &, ?, quotes, brackets).
+_URL_HOSTILE = r"#%&'`^\[\]{}"
+_SLUG_BAD = re.compile(
+    rf"[{_OS_FORBIDDEN}{_URL_HOSTILE}\s\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 _WINDOWS_RESERVED = {
     "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
     *(f"{p}{n}" for p in ("COM", "LPT") for n in "123456789¹²³"),
@@ -184,7 +189,8 @@ def _tidy_slug(s: str) -> str:
 
 def slugify(title: str, max_bytes: int = SLUG_MAX_BYTES) -> str:
     """A file-name part from a title, valid on Windows, macOS and Linux: NFC, path
-    separators, controls, whitespace and ``<>:"/\\|?*`` → ``-``, runs of ``-``
+    separators, controls, whitespace, ``<>:"/\\|?*`` and the URL breakers
+    ``#%&'`^[]{}`` → ``-``, runs of ``-``
     collapsed, no leading/trailing ``-``, ``.`` or space, at most ``max_bytes`` UTF-8
     bytes. "" when nothing is left (or a Windows device name such as ``CON``)."""
     slug = _tidy_slug(_SLUG_BAD.sub("-", unicodedata.normalize("NFC", title)))

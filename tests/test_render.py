@@ -387,3 +387,10 @@ def test_check_relpath_and_portable_names() -> None:
     assert is_portable_name("a b.md")
     for bad in ["", ".", "..", ".x", "x.", "x ", "a:b", "a\x01", "nul", "LPT¹", "e\u0301"]:
         assert not is_portable_name(bad), bad
+
+
+def test_slug_has_no_characters_that_break_a_jekyll_url() -> None:
+    from scraper.render import slugify
+
+    slug = slugify("S&P 500 #1: [draft] {x} 50% up? Trump's `plan` 台北^")
+    assert slug == "S-P-500-1-draft-x-50-up-Trump-s-plan-台北"
