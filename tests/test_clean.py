@@ -470,3 +470,46 @@ def test_zaobao_page_body() -> None:
     assert "googletag" not in out
     assert not re.search("[\u200b\u200c\u200d\ufeff]", out)
     assert_one_html_block(out)
+
+
+# Paragraphs of text and plain inline markup are copied from lexbor's serialisation
+# (the fast path); the token walk handles everything else. Both must agree.
+SIMPLE_PARAGRAPHS = [
+    '<p>Read <a href="/x?a=1&amp;b=2">this</a> and <span class="c">that</span>.</p>',
+    "<p>  a <b> </b> b<i></i> c  </p>",
+    '<p><a href="/y"></a>Lead <strong>bold <em>both</em></strong> tail</p>',
+    "<p>non&nbsp;breaking&nbsp; space and &lt;escaped&gt; &amp; text</p>",
+    "<p><count-badge data-n='3'></count-badge> comments</p>",
+    "<p>before <!-- a comment --> after</p>",
+    '<p><span style="font-weight: 400;">styled</span> text</p>',
+    '<p>SoftBank <a href="https://a.example/">one </a>\n<a href="https://b.example/">two</a></p>',
+    "<h3>A <em>heading</em> here</h3>",
+    "<p>zero\u200bwidth\u00a0and\x07control</p>",
+    "<p><a href='javascript:void(0)'>no target</a> kept as text</p>",
+    '<p>hidden <span style="display:none">secret</span> part</p>',
+    "<p><span></span></p>",
+    "<p><x-custom>word </x-custom></p>",
+    "<p><x-a> <b>lead</b></x-a> and <i>tail </i></p>",
+    "<p>word <font> two words </font></p>",
+    "<p>a <b> <i> c</i></b> d</p>",
+    '<p title="x > y">a <a href="/z" title="1 < 2">link</a> b</p>',
+]
+
+
+@pytest.mark.parametrize("html", SIMPLE_PARAGRAPHS)
+def test_simple_paragraph_fast_path_matches_token_walk(
+    html: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = clean(html)
+    monkeypatch.setattr("scraper.extract.clean._Walker.simple_paragraph", lambda *a: None)
+    assert fast == clean(html)
+
+
+def test_simple_paragraph_fast_path_output() -> None:
+    assert clean('<p>Read <a href="/x">this</a> and <span class="c">that</span>.</p>') == (
+        '<p>Read <a href="https://news.example.com/x">this</a> and that.</p>'
+    )
+    assert clean('<p>hidden <span style="display:none">secret</span> part</p>') == (
+        "<p>hidden part</p>"
+    )
+    assert clean("<p><count-badge></count-badge> comments <!-- c --></p>") == "<p>comments</p>"

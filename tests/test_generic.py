@@ -170,6 +170,63 @@ def test_short_chinese_paragraphs_count() -> None:
     )
 
 
+PROSE = (
+    "The council voted on Tuesday to extend the programme, after a debate that ran "
+    "late into the evening, with members divided over the cost."
+)
+
+
+def test_article_in_a_sidebar_named_column_is_kept() -> None:
+    # Furniture by name ("sidebar") that holds most of the page's prose is the article.
+    paragraphs = "".join(f"<p>{PROSE} Part {n}.</p>" for n in range(6))
+    html = (
+        "<html><body><div class='layout has-sidebar'><div class='col'>"
+        f"{paragraphs}</div></div><div class='comments'><p>{PROSE} A reader.</p>"
+        f"<p>{PROSE} Another reader.</p></div></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert body.count("<p>") == 6 and "Part 5." in body
+    assert "reader" not in body
+
+
+def test_prose_in_comments_does_not_win() -> None:
+    comments = "".join(f"<p>{PROSE} Reader {n}.</p>" for n in range(8))
+    html = (
+        f"<html><body><div class='story'><p>{PROSE} Story one.</p><p>{PROSE} Story two.</p>"
+        f"<p>{PROSE} Story three.</p></div><section id='comments'>{comments}</section>"
+        "</body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert "Story three." in body and "Reader" not in body
+
+
+def test_divs_of_inline_text_are_paragraphs() -> None:
+    # No <p> at all: each <div> holds its text in spans and links (old blog markup).
+    divs = "".join(
+        f"<div><span style='font-size: small'>{PROSE} <a href='/more'>Item {n}</a>.</span></div>"
+        for n in range(5)
+    )
+    html = (
+        "<html><body><div class='nav'><a href='/'>Home</a> <a href='/news'>News</a></div>"
+        f"<div class='post-body'>{divs}</div></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert body.count("<p>") == 5
+    assert '<a href="https://news.example.com/more">Item 4</a>' in body
+    assert "Home" not in body
+
+
+def test_furniture_inside_the_article_is_removed() -> None:
+    html = (
+        f"<html><body><article><p>{PROSE} One.</p><div class='share-bar'><a href='/fb'>"
+        f"Share on Facebook</a></div><p>{PROSE} Two.</p><p>{PROSE} Three.</p>"
+        "<p style='display:none'>Hidden text that is long enough to be a paragraph.</p>"
+        "</article></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert "Three." in body and "Share" not in body and "Hidden" not in body
+
+
 @pytest.mark.parametrize(
     "html",
     [

@@ -9,9 +9,9 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from scraper.extract.measure import Dropper, Stats, measure
+from scraper.extract.measure import Dropper, Stats
 
-__all__ = ["JUNK_TAGS", "class_weight", "furniture_dropper", "prune_content"]
+__all__ = ["JUNK_TAGS", "class_weight", "content_dropper", "furniture_dropper", "is_furniture"]
 
 JUNK_TAGS = [
     "script", "style", "template", "svg", "canvas", "iframe", "object", "embed", "input",
@@ -106,6 +106,42 @@ def furniture_dropper(page_text: int) -> Dropper:
     return drop
 
 
+def is_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
+    """Whether the element is hidden, or named, tagged or given a role as furniture
+    (``verdicts`` caches the verdict on class and id strings). Never for the page's
+    and the article's own elements (html, body, article, main)."""
+    tag = node.tag or ""
+    if tag in _PROTECTED:
+        return False
+    attrs = node.attributes
+    if not attrs:
+        return tag in FURNITURE_TAGS
+    if ("hidden" in attrs or "aria-hidden" in attrs or "style" in attrs) and _hidden(attrs):
+        return True
+    if tag in FURNITURE_TAGS or (attrs.get("role") or "").lower() in _ROLES:
+        return True
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    verdict = verdicts.get(names)
+    if verdict is None:
+        verdict = verdicts[names] = _named_furniture(names)
+    return verdict
+
+
+def content_dropper(scores: dict[int, float], page_text: int) -> Dropper:
+    """A ``measure`` dropper for the chosen content: furniture (as ``furniture_dropper``)
+    and readability's conditional cleaning (as ``prune_content``), in one pass."""
+    furniture = furniture_dropper(page_text)
+
+    def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
+        if is_root:
+            return tag == "p" and _doomed(node, tag, stats, scores.get(node.mem_id, 0.0))
+        return furniture(node, tag, stats, is_root) or _doomed(
+            node, tag, stats, scores.get(node.mem_id, 0.0)
+        )
+
+    return drop
+
+
 def _own_rows(table: LexborNode) -> list[LexborNode]:
     """The table's own rows (not those of tables nested in its cells)."""
     rows: list[LexborNode] = []
@@ -144,65 +180,50 @@ def _inside(node: LexborNode, tags: tuple[str, ...], limit: int = 8) -> bool:
 
 
 def _doomed(node: LexborNode, tag: str, stats: Stats, score: float) -> bool:
-    """Readability's _cleanConditionally test, on measured numbers."""
+    """Readability's _cleanConditionally test, on measured numbers. The exemptions
+    that read the tree around the node (data tables, code, figures) are looked at
+    only when they could change the verdict."""
     if tag == "p":  # a short paragraph that is only a link: "Related: …", "Read more"
         return 0 < stats.text < 150 and stats.link_density > 0.8
     if tag not in _PRUNED:
         return False
-    if (tag == "table" and _is_data_table(node)) or _inside(node, ("code", "pre")):
-        return False
     weight = class_weight(node)
     if weight + score < 0:
-        return True
+        return _not_exempt(node, tag)
     if stats.commas >= 10:
         return False
     length = stats.text
     paragraphs = stats.paragraphs - (tag == "div" and not stats.has_block)
     images = stats.images
     is_list = tag == "ul"
-    in_figure = _inside(node, ("figure",))
     density = stats.link_density
     doomed = (
-        (images > 1 and paragraphs / images < 0.5 and not in_figure)
-        or (not is_list and stats.items - 100 > paragraphs)
-        or (
-            not is_list
-            and stats.headings < 0.9 * max(1, length)
-            and length < 25
-            and (images == 0 or images > 2)
-            and not in_figure
-        )
+        (not is_list and stats.items - 100 > paragraphs)
         or (not is_list and weight < 25 and density > 0.2)
         or (weight >= 25 and density > 0.5)
         or (is_list and density > 0.5)
+        or (
+            (
+                (images > 1 and paragraphs / images < 0.5)
+                or (
+                    not is_list
+                    and stats.headings < 0.9 * max(1, length)
+                    and length < 25
+                    and (images == 0 or images > 2)
+                )
+            )
+            and not _inside(node, ("figure",))
+        )
     )
     if doomed and is_list and images:  # a plain list of images stays
         items = list(node.iter())
         if images == len(items) and all(len(list(item.iter())) <= 1 for item in items):
             return False
-    return doomed
+    return doomed and _not_exempt(node, tag)
 
 
-def prune_content(
-    nodes: list[LexborNode],
-    scores: dict[int, float],
-    known: dict[int, tuple[int, int]] | None = None,
-) -> list[LexborNode]:
-    """Readability's conditional cleaning inside the chosen nodes: link lists, image
-    galleries without text, negatively named blocks, link-only paragraphs. Returns
-    the nodes that are left. ``known``: ``Measured.own_text`` of these nodes."""
-
-    def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
-        if is_root and tag != "p":
-            return False
-        return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0))
-
-    kept = []
-    for top in nodes:
-        dropped = measure(top, drop, known=known).dropped
-        if dropped and dropped[-1].mem_id == top.mem_id:  # the root comes last
-            continue
-        for node in dropped:
-            node.decompose()
-        kept.append(top)
-    return kept
+def _not_exempt(node: LexborNode, tag: str) -> bool:
+    """Data tables and anything inside code are never pruned."""
+    if tag == "table" and _is_data_table(node):
+        return False
+    return not _inside(node, ("code", "pre"))

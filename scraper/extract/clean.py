@@ -145,6 +145,15 @@ class _Walker:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
+        self._hrefs: dict[str | None, str | None] = {}
+
+    def href(self, value: str | None) -> str | None:
+        """``absolute_href`` against the page's address, each value resolved once."""
+        try:
+            return self._hrefs[value]
+        except KeyError:
+            href = self._hrefs[value] = absolute_href(value, self.base_url)
+            return href
 
     def children(self, node: LexborNode, out: list[Token], depth: int) -> None:
         for child in node.iter(include_text=True):
@@ -187,6 +196,11 @@ class _Walker:
                 if text:
                     out.append((BLOCK, f"<{leaf}>{escape_text(text)}</{leaf}>"))
                 return
+            simple = self.simple_paragraph(node, leaf)
+            if simple is not None:  # text with plain inline markup: serialised in C
+                if simple:
+                    out.append((BLOCK, simple))
+                return
             sub: list[Token] = []
             for kid in kids:
                 self.emit(kid, sub, depth + 1)
@@ -203,12 +217,55 @@ class _Walker:
         else:  # span, font and unknown tags are transparent
             self.children(node, out, depth)
 
+    def simple_paragraph(self, node: LexborNode, leaf: str) -> str | None:
+        """A paragraph holding only text and plain inline elements (links, emphasis,
+        spans) as one line, from lexbor's own serialisation; None for any other."""
+        key = node.mem_id
+        links = []
+        for element in node.traverse():  # the node itself first
+            attrs = element.attributes
+            if attrs and any(v and (">" in v or "<" in v) for v in attrs.values()):
+                return None  # the serialisation is cut at tags: keep it unambiguous
+            if element.mem_id == key:
+                continue
+            tag = element.tag or ""
+            if tag not in _SIMPLE_INLINE and "-" not in tag[1:]:  # custom elements too
+                return None
+            if attrs and (
+                "hidden" in attrs
+                or "aria-hidden" in attrs
+                or _RISKY_STYLE.search(attrs.get("style") or "")
+            ):
+                return None  # maybe hidden, or a line-height 0 trap: the slow path knows
+            if tag == "a":
+                href = self.href(attrs.get("href"))
+                if href is None:
+                    return None
+                links.append((element, href))
+        for link, href in links:
+            link.attrs["href"] = href
+        if not _JUNK_CHARS.sub("", node.text()).strip():
+            return ""
+        html = node.html or ""
+        html = html[html.find(">") + 1 : html.rfind("<")].replace("&nbsp;", " ")
+        if "<!--" in html:
+            html = _COMMENT.sub("", html)
+        html = " ".join(_JUNK_CHARS.sub("", html).split())
+        while "</" in html:  # inline elements left empty
+            emptied = _EMPTY_INLINE.sub(r"\2", html)
+            if emptied == html:
+                break
+            html = " ".join(emptied.split())
+        if "<" in html:
+            html = _inline_spaces(html)
+        return f"<{leaf}>{html}</{leaf}>"
+
     def inline(
         self, node: LexborNode, tag: str, attrs: dict[str, str | None], out: list[Token], depth: int
     ) -> None:
         attr_html = ""
         if tag == "a":
-            href = absolute_href(attrs.get("href"), self.base_url)
+            href = self.href(attrs.get("href"))
             if href is None:  # no usable target: keep the text only
                 self.children(node, out, depth)
                 return
@@ -351,6 +408,39 @@ class _Walker:
                 html.append(f"<{section}>{''.join(row_html)}</{section}>")
         if has_content:
             out.append((BLOCK, f"<table>{''.join(html)}</table>"))
+
+
+# Inline elements a paragraph may hold and still be copied from its serialisation
+# (nh3 then keeps what is allowed, unwraps the rest such as span, font and custom
+# elements, and drops comments).
+_SIMPLE_INLINE = frozenset({
+    "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "mark", "cite", "span",
+    "font", "code", "-comment",
+})  # fmt: skip
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_RISKY_STYLE = re.compile(r"none|line-height|hidden", re.I)
+_EMPTY_INLINE = re.compile(r"<([a-z][a-z0-9-]*)\b[^>]*>( ?)</\1>")
+
+_TAG_SPLIT = re.compile(r"(<[^>]*>)")
+
+
+def _inline_spaces(html: str) -> str:
+    """No space right after another (tags between them aside), and none at the ends:
+    what the token walk does, so that both paths agree and unwrapping a tag later
+    leaves no double space."""
+    parts = _TAG_SPLIT.split(html)  # text, tag, text, …, text
+    space_before = True
+    last = -1
+    for index in range(0, len(parts), 2):
+        text = parts[index]
+        if space_before and text.startswith(" "):
+            text = parts[index] = text[1:]
+        if text:
+            space_before = text.endswith(" ")
+            last = index
+    if last >= 0 and parts[last].endswith(" "):
+        parts[last] = parts[last][:-1]
+    return "".join(parts)
 
 
 _INLINE_ATTRS: dict[str, tuple[str, ...]] = {

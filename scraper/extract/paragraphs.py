@@ -1,0 +1,343 @@
+"""Paragraph-first content choice for the generic extractor.
+
+Only the page's paragraphs (``p``, ``pre``, ``td``, and ``div``s with text of their
+own) and their ancestors are looked at in Python; text lengths come from one C call
+per node. Each paragraph adds its score to its ancestors, less with distance;
+paragraphs inside furniture (by tag, name, role, or hidden) count for nothing.
+Link density is measured for the few best candidates only, and the numbers the
+readability rules need (text, links, children) are read on demand and cached.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from selectolax.lexbor import LexborNode
+
+from scraper.extract.boilerplate import is_furniture
+from scraper.extract.measure import BLOCK_TAGS
+
+__all__ = ["Page", "content_nodes", "landmark", "marked_body", "paragraph_scores"]
+
+_STOP = frozenset({"body", "html"})
+_ANCESTOR_LEVELS = 5
+_MAX_FURNITURE_SHARE = 0.4
+_COMMA_CHARS = (",", "，", "、", "。", "،")
+_SENTENCE_END = re.compile(r"[.。!！?？]\s*$")
+
+
+def _commas(text: str) -> int:
+    return sum(text.count(c) for c in _COMMA_CHARS)
+
+
+def collapsed_length(text: str) -> int:
+    return len(" ".join(text.split()))
+
+
+class Page:
+    """Lazily read numbers about the elements under ``root``, cached by ``mem_id``."""
+
+    def __init__(self, root: LexborNode, marked: Sequence[LexborNode] = ()) -> None:
+        self.root = root
+        self.root_key = root.mem_id
+        self.nodes: dict[int, LexborNode] = {root.mem_id: root}
+        self.nodes.update((node.mem_id, node) for node in marked)
+        self.marked = frozenset(node.mem_id for node in marked)
+        self.parent_of: dict[int, int] = {root.mem_id: 0}
+        self._furniture: dict[int, bool] = {}
+        self._names: dict[str, bool] = {}
+        self._text: dict[int, int] = {}
+        self._density: dict[int, float] = {}
+
+    def parent(self, key: int) -> int:
+        found = self.parent_of.get(key)
+        if found is None:
+            parent = self.nodes[key].parent
+            found = 0
+            if parent is not None and key != self.root_key:
+                found = parent.mem_id
+                self.nodes.setdefault(found, parent)
+            self.parent_of[key] = found
+        return found
+
+    def ancestors(self, key: int) -> list[int]:
+        found: list[int] = []
+        key = self.parent(key)
+        while key:
+            found.append(key)
+            key = self.parent(key)
+        return found
+
+    def add(self, node: LexborNode) -> int:
+        key = node.mem_id
+        self.nodes.setdefault(key, node)
+        return key
+
+    def furniture(self, key: int) -> bool:
+        """Whether the element itself is named, tagged or hidden as furniture."""
+        verdict = self._furniture.get(key)
+        if verdict is None:
+            verdict = self._furniture[key] = is_furniture(self.nodes[key], self._names)
+        return verdict
+
+    def text(self, key: int) -> int:
+        length = self._text.get(key)
+        if length is None:
+            length = self._text[key] = collapsed_length(self.nodes[key].text())
+        return length
+
+    def link_density(self, key: int) -> float:
+        density = self._density.get(key)
+        if density is None:
+            # Raw lengths (whitespace uncollapsed): collapsing a large container's
+            # text costs more than all the rest of the choice.
+            node = self.nodes[key]
+            text = len(node.text())
+            links = sum(len(a.text()) for a in node.css("a[href]"))
+            density = self._density[key] = min(1.0, links / text) if text else 0.0
+        return density
+
+    def holds_marked(self, key: int) -> bool:
+        """Whether the element is or holds an <article> or a marked article body."""
+        node = self.nodes[key]
+        if key in self.marked or node.tag == "article":
+            return True
+        if node.css_first("article") is not None:
+            return True
+        return any(k in self.marked for k in (n.mem_id for n in node.css("[itemprop]")))
+
+    def children(self, key: int) -> list[LexborNode]:
+        return list(self.nodes[key].iter())
+
+
+def _loose(node: LexborNode) -> tuple[int, int, bool]:
+    """Text outside block children: (characters, commas, has a block child)."""
+    parts: list[str] = []
+    has_block = False
+    for child in node.iter(include_text=True):
+        if child.is_text_node:
+            parts.append(child.text_content or "")
+        elif child.is_element_node:
+            if child.tag in BLOCK_TAGS:
+                has_block = True
+            else:
+                parts.append(" " + child.text() + " ")
+    text = "".join(parts)
+    return collapsed_length(text), _commas(text), has_block
+
+
+_BLOCK_CHILD = ", ".join(f"> {tag}" for tag in sorted(BLOCK_TAGS))
+# Paragraphs, and divs holding only inline content (they read as paragraphs)...
+_PARAGRAPHS = f"p, pre, td, div:not(:has({_BLOCK_CHILD}))"
+# ...and divs holding blocks, whose text outside the blocks is a paragraph of its own.
+_CONTAINERS = f"div:has({_BLOCK_CHILD})"
+
+
+def paragraph_scores(
+    page: Page, min_length: int, long_enough: Callable[[LexborNode], bool]
+) -> dict[int, float]:
+    """Readability's content scores of the ancestors of every paragraph under the
+    page's root, outside furniture. ``long_enough(node)`` says whether a short
+    paragraph (half ``min_length`` or more) counts as long (CJK text)."""
+    root = page.root
+    found: list[tuple[LexborNode, int, int, bool]] = []
+    for node in root.css(_PARAGRAPHS):
+        if node.tag == "td":
+            found.append((node, *_loose(node)))
+        else:
+            text = node.text()
+            found.append((node, collapsed_length(text), _commas(text), False))
+    for node in root.css(_CONTAINERS):
+        own = node.text(deep=False)
+        if own and not own.isspace():
+            found.append((node, *_loose(node)))
+    # Furniture around each paragraph; furniture holding much of the prose is spared
+    # (a "sidebar" layout class on the article's own column).
+    furniture_of: dict[int, tuple[int, ...]] = {0: ()}
+    kept: list[tuple[int, int, int, bool, tuple[int, ...]]] = []
+    held: dict[int, int] = {}
+    total = 0
+    for node, length, commas, has_block in found:
+        if length < min_length and not (
+            length >= min_length // 2 and not has_block and long_enough(node)
+        ):
+            continue
+        key = page.add(node)
+        around = _furniture_around(page, key, furniture_of)
+        for furniture in around:
+            held[furniture] = held.get(furniture, 0) + length
+        total += length
+        kept.append((key, length, commas, has_block, around))
+    spared = {key for key, length in held.items() if length > _MAX_FURNITURE_SHARE * total}
+    content: dict[int, float] = {}
+    for key, length, commas, has_block, around in kept:
+        if any(furniture not in spared for furniture in around):
+            continue
+        score = 1 + commas + min(length // 100, 3)
+        tag = page.nodes[key].tag
+        ancestor = key if tag == "td" or (tag == "div" and has_block) else page.parent(key)
+        for level in range(_ANCESTOR_LEVELS):
+            if not ancestor or page.nodes[ancestor].tag in _STOP:
+                break
+            divider = 1 if level == 0 else 2 if level == 1 else level * 3
+            content[ancestor] = content.get(ancestor, 0.0) + score / divider
+            ancestor = page.parent(ancestor)
+    return content
+
+
+def _furniture_around(page: Page, key: int, known: dict[int, tuple[int, ...]]) -> tuple[int, ...]:
+    """The element and its ancestors (up to the root) that are furniture."""
+    chain: list[int] = []
+    while key not in known:
+        chain.append(key)
+        key = page.parent(key)
+    around = known[key]
+    for link in reversed(chain):
+        if page.furniture(link):
+            around = (*around, link)
+        known[link] = around
+    return around
+
+
+# ---- from scores to content ----------------------------------------------------------
+
+_TOP_FOR_DENSITY = 12
+_MIN_CONTENT_SHARE = 0.25
+_MARKED_SHARE = 0.5
+
+
+def content_nodes(
+    page: Page, content: dict[int, float], initial: Callable[[LexborNode], float]
+) -> tuple[list[LexborNode], dict[int, float]]:
+    """The chosen content nodes in page order, and every candidate's score."""
+    if not content:
+        return [], {}
+    scores = {key: value + initial(page.nodes[key]) for key, value in content.items()}
+    # a promising name must not make a winner of a node with little text of its own
+    enough = _MIN_CONTENT_SHARE * max(content.values())
+    ranking = {key: scores[key] for key, value in content.items() if value >= enough}
+    ranked = sorted(ranking, key=ranking.__getitem__, reverse=True)[:_TOP_FOR_DENSITY]
+    final = {k: ranking[k] * (1 - page.link_density(k)) for k in ranked}
+    best = max(final, key=final.__getitem__)
+    top = _promote(best, final, page)
+    chosen = _with_siblings(top, scores, page)  # siblings, in page order
+    extra = _same_kind_elsewhere(top, chosen, scores, page)
+    nodes = [page.nodes[key] for key in chosen + extra]
+    if extra:
+        wanted = set(chosen + extra)
+        position = {n.mem_id: i for i, n in enumerate(page.root.traverse()) if n.mem_id in wanted}
+        nodes.sort(key=lambda n: position.get(n.mem_id, 0))
+    return nodes, scores
+
+
+def _promote(top: int, final: dict[int, float], page: Page) -> int:
+    """Readability's adjustments: a shared ancestor of several close runners-up, a
+    parent that scores better, or the parent of an only child."""
+    top_score = final[top]
+    close = [k for k, s in final.items() if k != top and s >= 0.75 * top_score]
+    if len(close) >= 3:
+        close_ancestors = [set(page.ancestors(k)) for k in close]
+        for parent in page.ancestors(top):
+            if page.nodes[parent].tag in _STOP:
+                break
+            if sum(parent in ids for ids in close_ancestors) >= 3:
+                top = parent
+                break
+    last = final.get(top, top_score)
+    for parent in page.ancestors(top):
+        if page.nodes[parent].tag in _STOP:
+            break
+        score = final.get(parent)
+        if score is None:
+            continue
+        if score < last / 3:
+            break
+        if score > last:
+            top = parent
+            break
+        last = score
+    parent = page.parent(top)
+    while parent and page.nodes[parent].tag not in _STOP and len(page.children(parent)) == 1:
+        top, parent = parent, page.parent(parent)
+    return top
+
+
+def _with_siblings(top: int, scores: dict[int, float], page: Page) -> list[int]:
+    """Readability's sibling rule: siblings that score well, or read like prose."""
+    parent = page.parent(top)
+    if not parent or page.nodes[parent].tag in _STOP:
+        return [top]
+    top_score = scores.get(top, 0.0)
+    threshold = max(10.0, top_score * 0.2)
+    top_class = page.nodes[top].attributes.get("class") or ""
+    chosen: list[int] = []
+    for sibling in page.children(parent):
+        key = page.add(sibling)
+        if key == top:
+            chosen.append(key)
+            continue
+        page.parent_of.setdefault(key, parent)
+        if page.furniture(key):
+            continue
+        same_class = top_class and sibling.attributes.get("class") == top_class
+        bonus = top_score * 0.2 if same_class else 0.0
+        if scores.get(key, -1e9) + bonus >= threshold:
+            chosen.append(key)
+        elif sibling.tag == "p":
+            text = page.text(key)
+            density = page.link_density(key)
+            if (text > 80 and density < 0.25) or (
+                0 < text <= 80 and density == 0 and _SENTENCE_END.search(sibling.text())
+            ):
+                chosen.append(key)
+    return chosen
+
+
+def _same_kind_elsewhere(
+    top: int, chosen: list[int], scores: dict[int, float], page: Page
+) -> list[int]:
+    """Articles cut into chunks: well-scoring nodes named exactly like the top one,
+    outside what is already chosen, that are not lists of teasers."""
+    name = page.nodes[top].attributes.get("class")
+    if not name:
+        return []
+    threshold = max(10.0, scores.get(top, 0.0) * 0.5)
+    taken = set(chosen)
+    around = set().union(*(page.ancestors(k) for k in chosen))
+    extra: list[int] = []
+    for key, score in scores.items():
+        if key in taken or key in around or score < threshold:
+            continue
+        if page.nodes[key].attributes.get("class") != name:
+            continue
+        if page.holds_marked(key) or page.link_density(key) > 0.25:
+            continue
+        if taken.intersection(page.ancestors(key)):
+            continue
+        extra.append(key)
+        taken.add(key)
+    return extra
+
+
+def marked_body(page: Page, chosen: list[LexborNode]) -> LexborNode | None:
+    """The element the page marks as the article body (schema.org ``articleBody``),
+    when it holds a fair share of the text the scoring found."""
+    alive = [k for k in page.marked if not _furniture_up(page, k)]
+    if not alive:
+        return None
+    best = max(alive, key=page.text)
+    found = sum(page.text(page.add(n)) for n in chosen)
+    return page.nodes[best] if page.text(best) >= _MARKED_SHARE * found else None
+
+
+def _furniture_up(page: Page, key: int) -> bool:
+    return any(page.furniture(k) for k in (key, *page.ancestors(key)))
+
+
+def landmark(body: LexborNode, page: Page) -> LexborNode | None:
+    """With no paragraph long enough to score (a short item), the page's own
+    article or main region, if it has one with text."""
+    regions = [page.add(n) for n in body.css("article, main, [role=main]")]
+    best = max(regions, key=page.text, default=None)
+    return page.nodes[best] if best is not None and page.text(best) else None
