@@ -164,7 +164,8 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
                 duration=_since(started),
             )
             return SourceResult(source=source.name)
-        parsed = _parse(deps, source, answer)
+        # parsing a big feed takes seconds: off the event loop, so downloads go on
+        parsed = await asyncio.to_thread(_parse, deps, source, answer)
     except SourceError as exc:
         failures = state.health(source.name).consecutive_failures + 1
         retry_at = next_poll(now, source.interval, failures, jitter=deps.rng())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -45,6 +46,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=random.randrange(2**32))
     parser.add_argument("--delay", type=float, default=0.3, help="each page's answer delay (s)")
     parser.add_argument("--max-per-host", type=int, default=2)
+    parser.add_argument("--logs", type=Path, help="keep each run's log in this folder")
     parser.add_argument(
         "--window", type=float, nargs=2, default=(0.05, 3.5), metavar=("MIN", "MAX")
     )
@@ -73,6 +75,7 @@ def main() -> int:
             points=args.points,
             window=tuple(args.window),  # type: ignore[arg-type]
             rng=random.Random(args.seed),
+            logs=args.logs,
         )
         print(f"seed {args.seed}, {args.articles} articles, page delay {args.delay}s")
         print(report.summary())
@@ -81,6 +84,10 @@ def main() -> int:
             assert_whole(root / "archive", root / "state" / "scraper.sqlite3", urls)
         except AssertionError as exc:
             print(f"FAILED: {exc}")
+            if args.logs:  # keep the evidence
+                for part in ("archive", "state"):
+                    shutil.copytree(root / part, args.logs / part, dirs_exist_ok=True)
+                (args.logs / "final.log").write_text(report.final_output, encoding="utf-8")
             return 1
     print(
         f"OK: {args.articles} articles archived exactly once, no partial or temporary file, "

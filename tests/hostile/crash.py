@@ -56,6 +56,7 @@ class KillReport:
     finished_first: int = 0  # runs that ended before their kill came
     delays: list[float] = field(default_factory=list)
     written_at_kill: list[int] = field(default_factory=list)  # posts on disk after each kill
+    temp_left: int = 0  # temporary files seen after the kills (the next run must remove them)
     final_seconds: float = 0.0
     final_status: int = -1
     final_output: str = ""
@@ -67,6 +68,7 @@ class KillReport:
             f"{self.finished_first} finished before the kill; "
             f"delays {min(self.delays, default=0):.2f}-{max(self.delays, default=0):.2f}s; "
             f"posts on disk after each kill: {progress}; "
+            f"temporary files seen after kills: {self.temp_left}; "
             f"last run exit {self.final_status} in {self.final_seconds:.1f}s"
         )
 
@@ -80,20 +82,17 @@ def kill_loop(
     points: int,
     window: tuple[float, float],
     rng: random.Random,
+    logs: Path | None = None,
 ) -> KillReport:
     """Start ``command`` ``points`` times, each killed with SIGKILL after a delay drawn
-    uniformly from ``window``; then once more to its end."""
+    uniformly from ``window``; then once more to its end. Each run's output goes to
+    ``logs/run-N.log`` when ``logs`` is given."""
     report = KillReport(points)
-    for _ in range(points):
+    for n in range(points):
         delay = rng.uniform(*window)
         report.delays.append(delay)
-        proc = subprocess.Popen(
-            command,
-            env=dict(env),
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log = (logs / f"run-{n:02d}.log").open("wb") if logs else subprocess.DEVNULL
+        proc = subprocess.Popen(command, env=dict(env), cwd=cwd, stdout=log, stderr=log)
         try:
             proc.wait(timeout=delay)
             report.finished_first += 1
@@ -101,7 +100,11 @@ def kill_loop(
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
             report.killed += 1
+        finally:
+            if logs:
+                log.close()  # type: ignore[union-attr]
         report.written_at_kill.append(sum(1 for _ in archive.rglob("*.md")))
+        report.temp_left += sum(1 for _ in archive.rglob(".tmp-*"))
     started = time.monotonic()
     final = subprocess.run(
         command, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=300, check=False
@@ -118,7 +121,11 @@ def assert_whole(archive: Path, state: Path, urls: list[str]) -> None:
     strays = [p for p in archive.rglob("*") if p.name.startswith(".")]
     assert not strays, f"temporary files left: {strays}"
     posts = check_archive(archive)  # whole files, each URL once
-    assert sorted(posts) == sorted(urls), sorted(set(posts) ^ set(urls))[:5]
+    missing = sorted(set(urls) - set(posts))
+    sql = "SELECT url, status, attempts, last_error FROM entries WHERE url IN (%s)"
+    rows = state_rows(state, sql % ", ".join("?" * len(missing[:5])), missing[:5])
+    assert not missing, f"{len(missing)} missing; the state says: {rows}"
+    assert set(posts) == set(urls)
     assert integrity(state) == "ok"
     rows = state_rows(state, "SELECT url, status, path FROM entries WHERE source = 'crash'")
     assert len(rows) == len(urls)

@@ -42,7 +42,10 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(world: HostilePro
     context = f"seed {seed}: {report.summary()}"
     assert report.final_status == 0, f"{context}\n{report.final_output}"
     assert report.killed >= points // 2, context
-    assert_whole(world.archive, world.state, urls)
+    try:
+        assert_whole(world.archive, world.state, urls)
+    except AssertionError as exc:
+        raise AssertionError(f"{context}\n{exc}") from None
 
 
 LOCK_HOLDER = """

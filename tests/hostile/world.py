@@ -179,6 +179,8 @@ SCRIPT_BODIES: list[str] = [
     '<a href="java\nscript:alert(8)">newline</a>',
     '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">data link</a>',
     '<a href="vbscript:msgbox(9)">vb</a>',
+    '<a href="ftp://ftp.example/x">ftp</a><a href="tel:123">tel</a>',  # not on the allowlist
+    '<img src="mailto:a@b.example"><img src="ftp://ftp.example/a.jpg">',  # images: http(s)
     '<a href="https://ok.example/" onclick="alert(10)" onmouseover="alert(11)">handlers</a>',
     '<iframe src="https://evil.example/"></iframe>',
     '<iframe srcdoc="<script>alert(12)</script>"></iframe>',
