@@ -9,6 +9,7 @@ request is recorded. Responses carrying an ETag answer 304 to a matching
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import threading
 import time
@@ -21,6 +22,42 @@ from urllib.parse import urlsplit
 
 TLS_DIR = Path(__file__).parent / "data" / "tls"
 CA_BUNDLE = TLS_DIR / "ca.pem"
+
+
+class TlsTunnelHandler(BaseHTTPRequestHandler):
+    """A request handler that is also an HTTPS proxy: a CONNECT is answered, then
+    TLS is terminated here with the test certificate and the requests inside the
+    tunnel are served like any other (``tunnel_host`` names the host asked for)."""
+
+    protocol_version = "HTTP/1.1"
+    tunnel_host: str | None = None
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_CONNECT(self) -> None:
+        host = self.path.rsplit(":", 1)[0].strip("[]")
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(TLS_DIR / "server.pem", TLS_DIR / "server.key")
+        try:
+            self.connection = context.wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            self.close_connection = True
+            return
+        self.rfile = self.connection.makefile("rb", self.rbufsize)
+        self.wfile = self.connection.makefile("wb")
+        self.tunnel_host = host
+        self.close_connection = False
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        if self.tunnel_host is not None:
+            with contextlib.suppress(OSError):
+                self.connection.close()  # the TLS socket took over the file descriptor
 
 
 @dataclass
@@ -84,39 +121,7 @@ class Site:
     def start(self) -> None:
         site = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            tunnel_host: str | None = None
-
-            def do_CONNECT(self) -> None:
-                # HTTPS through the proxy: terminate TLS here with the test cert.
-                host = self.path.rsplit(":", 1)[0]
-                self.send_response(200, "Connection established")
-                self.end_headers()
-                self.wfile.flush()
-                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                ctx.load_cert_chain(TLS_DIR / "server.pem", TLS_DIR / "server.key")
-                try:
-                    self.connection = ctx.wrap_socket(self.connection, server_side=True)
-                except (ssl.SSLError, OSError):
-                    self.close_connection = True
-                    return
-                self.rfile = self.connection.makefile("rb", self.rbufsize)
-                self.wfile = self.connection.makefile("wb")
-                self.tunnel_host = host
-                self.close_connection = False
-
-            def finish(self) -> None:
-                try:
-                    super().finish()
-                finally:
-                    if self.tunnel_host is not None:
-                        self.connection.close()  # the TLS socket took over the fd
-
+        class Handler(TlsTunnelHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.scheme:  # proxied: absolute URI in the request line

@@ -5,24 +5,15 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import Project, clean_env
 from newsfixtures import article_page, make_story, rss2
+from servicetools import wait_for
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 FEED = "https://news.example.test/rss.xml"
-
-
-def wait_for(check: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
 
 
 def start_daemon(project: Project) -> subprocess.Popen[str]:

@@ -24,20 +24,20 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import ssl
 import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Literal
 from urllib.parse import urlsplit
 
-TLS_DIR = Path(__file__).resolve().parent.parent / "data" / "tls"
-CA_BUNDLE = TLS_DIR / "ca.pem"
+from loopback_site import CA_BUNDLE, TlsTunnelHandler
+
+__all__ = ["CA_BUNDLE", "HostileSite", "Reply", "redirect", "status"]
+
 HOLD_MAX = 600.0  # the longest any connection is held open (until the site stops)
 
 BodyFactory = Callable[[], Iterable[bytes]]
@@ -196,41 +196,12 @@ class _Server(ThreadingHTTPServer):
     site: HostileSite
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(TlsTunnelHandler):
     server: _Server
-    tunnel_host: str | None = None
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
 
     def handle(self) -> None:
         with contextlib.suppress(OSError, _Abort):
             super().handle()
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-        if self.tunnel_host is not None:
-            with contextlib.suppress(OSError):
-                self.connection.close()  # the TLS socket took over the file descriptor
-
-    def do_CONNECT(self) -> None:
-        host = self.path.rsplit(":", 1)[0].strip("[]")
-        self.send_response(200, "Connection established")
-        self.end_headers()
-        self.wfile.flush()
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(TLS_DIR / "server.pem", TLS_DIR / "server.key")
-        try:
-            self.connection = context.wrap_socket(self.connection, server_side=True)
-        except (ssl.SSLError, OSError):
-            self.close_connection = True
-            return
-        self.rfile = self.connection.makefile("rb", self.rbufsize)
-        self.wfile = self.connection.makefile("wb")
-        self.tunnel_host = host
-        self.close_connection = False
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
