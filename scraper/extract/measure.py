@@ -149,23 +149,8 @@ def measure(
         if drop(node, tag, own, is_root):
             dropped_nodes.append(node)
             continue
-        if not is_root:  # the numbers of one child added to its parent's
-            up = stats[parent_key]
-            up.text += own.text
-            up.links += own.links
-            up.commas += own.commas
-            up.paragraphs += own.paragraphs
-            up.images += own.images
-            up.items += own.items
-            up.headings += own.headings
-            if own.marked:
-                up.marked = True
-            up.children += 1
-            if tag in BLOCK_TAGS:
-                up.has_block = True
-            else:
-                up.loose_text += own.text
-                up.loose_commas += own.commas
+        if not is_root:
+            stats[parent_key].add(own, tag in BLOCK_TAGS)
     dropped = {n.mem_id for n in result.dropped}
     dead = result.dead
     for key in order:
