@@ -157,6 +157,11 @@ def _drop_empty(run: list[Token]) -> list[Token]:
     return result
 
 
+def _blank(run: list[Token]) -> bool:
+    """Only whitespace text (the indentation between blocks)."""
+    return all(tok[0] == TEXT and tok[1].isspace() for tok in run)
+
+
 def blocks(tokens: list[Token], leaf: str, *, figures: bool) -> list[str]:
     """Top-level (or paragraph/heading) content as block lines."""
     blocks: list[str] = []
@@ -164,7 +169,7 @@ def blocks(tokens: list[Token], leaf: str, *, figures: bool) -> list[str]:
         if isinstance(seg, str):
             blocks.append(seg)
             continue
-        if not seg:  # between two blocks
+        if not seg or _blank(seg):  # between two blocks
             continue
         html, has_text, images = _inline_html(seg)
         if has_text:

@@ -6,46 +6,61 @@ cleaning"). Patterns are about page furniture in general, never about one site.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.measure import Dropper, Stats
+from scraper.extract.wordmatch import any_word
 
-__all__ = ["JUNK_TAGS", "class_weight", "content_dropper", "furniture_dropper", "is_furniture"]
+__all__ = ["class_weight", "content_dropper", "is_furniture"]
 
-JUNK_TAGS = [
-    "script", "style", "template", "svg", "canvas", "iframe", "object", "embed", "input",
-    "button", "select", "textarea", "link", "meta", "dialog", "audio", "video", "map",
-]  # fmt: skip
 # Furniture by tag; like furniture by name, kept when it holds the article.
 FURNITURE_TAGS = frozenset({"form", "nav", "aside", "footer"})
 
 # Furniture named as such: removed wherever found (unless it holds the article).
-FURNITURE = re.compile(
-    r"comment|disqus|share|sharing|social|related|recommend|newsletter|subscri|cookie|gdpr|"
-    r"consent|promo|advert|(?:^|[^a-z])(?:ads?|adv|dfp|gpt|taboola|outbrain)(?:[^a-z]|$)|"
-    r"ad-(?:slot|unit|container|wrapper|block|box)|adsbygoogle|sponsor|sidebar|breadcrumb|"
-    r"footer|menu|popup|pop-up|modal|masthead|navbar|(?:^|[^a-z])nav(?:[^a-z]|$)|"
-    r"pagination|pager|skyscraper|signup|sign-up|paywall|login|most-?popular|trending|"
-    r"more-?stories|read-?more|also-?read|toolbar|shoutbox|agegate|byline|dateline|"
-    r"author-?(?:bio|info|box)|(?:^|[^a-z])tags?(?:[^a-z]|$)|hidden|print-only|skip-link|"
-    r"sr-only|visually-?hidden|screen-?reader|off-?screen"
-)
+_FURNITURE_NAMES = any_word(
+    words=(
+        "comment", "disqus", "share", "sharing", "social", "related", "recommend",
+        "newsletter", "subscri", "cookie", "gdpr", "consent", "promo", "advert", "ad-slot",
+        "ad-unit", "ad-container", "ad-wrapper", "ad-block", "ad-box", "adsbygoogle",
+        "sponsor", "sidebar", "breadcrumb", "footer", "menu", "popup", "pop-up", "modal",
+        "masthead", "navbar", "pagination", "pager", "skyscraper", "signup", "sign-up",
+        "paywall", "login", "most-?popular", "trending", "more-?stories", "read-?more",
+        "also-?read", "toolbar", "shoutbox", "agegate", "byline", "dateline", "author-?bio",
+        "author-?info", "author-?box", "hidden", "print-only", "skip-link", "sr-only",
+        "visually-?hidden", "screen-?reader", "off-?screen",
+    ),
+    bounded=("ads?", "adv", "dfp", "gpt", "taboola", "outbrain", "nav", "tags?"),
+)  # fmt: skip
 # …unless the same name says it is content, and the furniture word is a weak one.
-CONTENT_HINT = re.compile(r"article|body|content|main|column|story|entry|post-text")
-STRONG_FURNITURE = re.compile(
-    r"comment|disqus|share|sharing|social|related|recommend|newsletter|subscri|cookie|"
-    r"promo|advert|(?:^|[^a-z])(?:ads?|dfp)(?:[^a-z]|$)|outbrain|taboola|popup|modal|"
-    r"breadcrumb|byline|dateline"
+_CONTENT_HINT = any_word(
+    words=("article", "body", "content", "main", "column", "story", "entry", "post-text")
 )
-POSITIVE = re.compile(
-    r"article|body|content|entry|hentry|h-entry|main|page|post|text|blog|story|prose"
-)
-NEGATIVE = re.compile(
-    r"-ad-|hidden|^hid$| hid$| hid |^hid |banner|combx|comment|com-|contact|foot|footer|"
-    r"footnote|gdpr|masthead|media|meta|outbrain|promo|related|scroll|share|shoutbox|"
-    r"sidebar|skyscraper|sponsor|shopping|tags|tool|widget|credit"
-)
+_STRONG_FURNITURE = any_word(
+    words=(
+        "comment", "disqus", "share", "sharing", "social", "related", "recommend",
+        "newsletter", "subscri", "cookie", "promo", "advert", "outbrain", "taboola", "popup",
+        "modal", "breadcrumb", "byline", "dateline",
+    ),
+    bounded=("ads?", "dfp"),
+)  # fmt: skip
+# Readability's class weights.
+_POSITIVE = any_word(
+    words=(
+        "article", "body", "content", "entry", "hentry", "h-entry", "main", "page", "post",
+        "text", "blog", "story", "prose",
+    )
+)  # fmt: skip
+_NEGATIVE = any_word(
+    words=(
+        "-ad-", "hidden", "banner", "combx", "comment", "com-", "contact", "foot", "footer",
+        "footnote", "gdpr", "masthead", "media", "meta", "outbrain", "promo", "related",
+        "scroll", "share", "shoutbox", "sidebar", "skyscraper", "sponsor", "shopping", "tags",
+        "tool", "widget", "credit",
+    ),
+    tokens=("hid",),
+)  # fmt: skip
 _ROLES = frozenset({"menu", "menubar", "complementary", "navigation", "alert", "alertdialog",
                     "dialog"})  # fmt: skip
 _PROTECTED = frozenset({"html", "body", "article", "main"})
@@ -54,15 +69,23 @@ _PRUNED = frozenset({"table", "ul", "div", "section", "header"})
 _MAX_FURNITURE_SHARE = 0.4
 
 
-def class_weight(node: LexborNode) -> int:
-    """Readability's weight of an element's class and id: ±25 each."""
+def class_weight(node: LexborNode, cache: dict[str, int] | None = None) -> int:
+    """Readability's weight of an element's class and id: ±25 each (``cache``:
+    the weight of each class or id string seen before)."""
+    return _weight(node.attributes, {} if cache is None else cache)
+
+
+def _weight(attrs: dict[str, str | None], cache: dict[str, int]) -> int:
     weight = 0
-    attrs = node.attributes
     for name in (attrs.get("class"), attrs.get("id")):
         if name:
-            lowered = name.lower()
-            weight -= 25 if NEGATIVE.search(lowered) else 0
-            weight += 25 if POSITIVE.search(lowered) else 0
+            found = cache.get(name)
+            if found is None:
+                lowered = name.lower()
+                found = cache[name] = (25 if _POSITIVE(lowered) else 0) - (
+                    25 if _NEGATIVE(lowered) else 0
+                )
+            weight += found
     return weight
 
 
@@ -75,35 +98,27 @@ def _hidden(attrs: dict[str, str | None]) -> bool:
 
 
 def _named_furniture(names: str) -> bool:
-    if not FURNITURE.search(names):
+    if not _FURNITURE_NAMES(names):
         return False
-    return not CONTENT_HINT.search(names) or bool(STRONG_FURNITURE.search(names))
+    return not _CONTENT_HINT(names) or _STRONG_FURNITURE(names)
 
 
-def furniture_dropper(page_text: int) -> Dropper:
-    """A ``measure`` dropper for the whole page: hidden elements, and elements whose
-    tag, class, id or role name them as furniture, sparing those that hold the
-    article or a large share of the page's text."""
-    verdicts: dict[str, bool] = {}  # class and id strings repeat: decide each once
-
-    def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
-        if is_root or tag in _PROTECTED:
-            return False
-        attrs = node.attributes
-        if not attrs and tag not in FURNITURE_TAGS:
-            return False
-        if ("hidden" in attrs or "aria-hidden" in attrs or "style" in attrs) and _hidden(attrs):
-            return True
-        furniture = tag in FURNITURE_TAGS or (attrs.get("role") or "").lower() in _ROLES
-        if not furniture:
-            names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
-            verdict = verdicts.get(names)
-            if verdict is None:
-                verdict = verdicts[names] = _named_furniture(names)
-            furniture = verdict
-        return furniture and not stats.marked and stats.text <= _MAX_FURNITURE_SHARE * page_text
-
-    return drop
+def _furniture_verdict(
+    tag: str, attrs: dict[str, str | None], verdicts: dict[str, bool]
+) -> bool | None:
+    """True: hidden. False: not furniture. None: furniture by tag, role or name
+    (dropped unless it holds the article or much of the page)."""
+    if not attrs:
+        return None if tag in FURNITURE_TAGS else False
+    if ("hidden" in attrs or "aria-hidden" in attrs or "style" in attrs) and _hidden(attrs):
+        return True
+    if tag in FURNITURE_TAGS or (attrs.get("role") or "").lower() in _ROLES:
+        return None
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    verdict = verdicts.get(names)
+    if verdict is None:
+        verdict = verdicts[names] = _named_furniture(names)
+    return None if verdict else False
 
 
 def is_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
@@ -113,31 +128,34 @@ def is_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
     tag = node.tag or ""
     if tag in _PROTECTED:
         return False
-    attrs = node.attributes
-    if not attrs:
-        return tag in FURNITURE_TAGS
-    if ("hidden" in attrs or "aria-hidden" in attrs or "style" in attrs) and _hidden(attrs):
-        return True
-    if tag in FURNITURE_TAGS or (attrs.get("role") or "").lower() in _ROLES:
-        return True
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
-    verdict = verdicts.get(names)
-    if verdict is None:
-        verdict = verdicts[names] = _named_furniture(names)
-    return verdict
+    return _furniture_verdict(tag, node.attributes, verdicts) is not False
 
 
-def content_dropper(scores: dict[int, float], page_text: int) -> Dropper:
-    """A ``measure`` dropper for the chosen content: furniture (as ``furniture_dropper``)
-    and readability's conditional cleaning (as ``prune_content``), in one pass."""
-    furniture = furniture_dropper(page_text)
+def content_dropper(scores: dict[int, float], page_text: Callable[[], int]) -> Dropper:
+    """A ``measure`` dropper for the chosen content: hidden elements; elements whose
+    tag, class, id or role name them as furniture, sparing those that hold the
+    article or a large share of the page's text (``page_text()``, asked only when
+    needed); and readability's conditional cleaning."""
+    verdicts: dict[str, bool] = {}  # class and id strings repeat: decide each once
+    weights: dict[str, int] = {}
+    text_of_page: list[int] = []
 
     def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
         if is_root:
-            return tag == "p" and _doomed(node, tag, stats, scores.get(node.mem_id, 0.0))
-        return furniture(node, tag, stats, is_root) or _doomed(
-            node, tag, stats, scores.get(node.mem_id, 0.0)
-        )
+            if tag != "p":
+                return False
+            return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), None, weights)
+        attrs = node.attributes
+        if tag not in _PROTECTED:
+            verdict = _furniture_verdict(tag, attrs, verdicts)
+            if verdict:
+                return True
+            if verdict is None and not stats.marked:
+                if not text_of_page:
+                    text_of_page.append(page_text())
+                if stats.text <= _MAX_FURNITURE_SHARE * text_of_page[0]:
+                    return True
+        return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), attrs, weights)
 
     return drop
 
@@ -179,7 +197,14 @@ def _inside(node: LexborNode, tags: tuple[str, ...], limit: int = 8) -> bool:
     return False
 
 
-def _doomed(node: LexborNode, tag: str, stats: Stats, score: float) -> bool:
+def _doomed(  # noqa: PLR0917 (one call site, in the hot loop)
+    node: LexborNode,
+    tag: str,
+    stats: Stats,
+    score: float,
+    attrs: dict[str, str | None] | None,
+    weights: dict[str, int],
+) -> bool:
     """Readability's _cleanConditionally test, on measured numbers. The exemptions
     that read the tree around the node (data tables, code, figures) are looked at
     only when they could change the verdict."""
@@ -187,7 +212,7 @@ def _doomed(node: LexborNode, tag: str, stats: Stats, score: float) -> bool:
         return 0 < stats.text < 150 and stats.link_density > 0.8
     if tag not in _PRUNED:
         return False
-    weight = class_weight(node)
+    weight = _weight(node.attributes if attrs is None else attrs, weights)
     if weight + score < 0:
         return _not_exempt(node, tag)
     if stats.commas >= 10:

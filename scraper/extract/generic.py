@@ -19,12 +19,14 @@ from datetime import UTC, tzinfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract import paragraphs
-from scraper.extract.boilerplate import JUNK_TAGS, class_weight, content_dropper
+from scraper.extract.boilerplate import class_weight, content_dropper
 from scraper.extract.clean import clean_nodes
 from scraper.extract.limits import bounded_html
 from scraper.extract.measure import measure
 from scraper.extract.media import noscript_images_in_place
 from scraper.extract.meta import PageMeta, page_metadata
+from scraper.extract.scan import scan_body
+from scraper.extract.wordmatch import any_word
 from scraper.types import Extracted
 
 __all__ = ["extract_generic"]
@@ -32,8 +34,8 @@ __all__ = ["extract_generic"]
 MIN_PARAGRAPH = 25
 _REGION_SHARE = 0.85
 # Containers whose prose is not the article (comments, teasers), for finding the region.
-_FURNITURE_WORDS = re.compile(
-    "comment|related|recommend|sidebar|footer|disqus|promo", re.IGNORECASE
+_FURNITURE_WORDS = any_word(
+    words=("comment", "related", "recommend", "sidebar", "footer", "disqus", "promo")
 )
 _FURNITURE_TAGS = frozenset({"aside", "footer", "nav"})
 _TAG_BASE = {
@@ -63,17 +65,24 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     if not html or not html.strip():
         return Extracted(body="", method="generic")
     tree = LexborHTMLParser(bounded_html(html))
-    meta = page_metadata(tree, url, default_tz=default_tz)
     body = tree.body
     if body is None:
-        return _result("", meta)
-    tree.strip_tags(JUNK_TAGS)
-    marked_nodes = body.css("[itemprop~=articleBody]")
+        return _result("", page_metadata(tree, url, default_tz=default_tz))
+    scan = scan_body(body)
+    meta = page_metadata(tree, url, default_tz=default_tz, body_sources=scan.sources)
+    scan.remove_junk()
+    # (the selector walks the whole tree: not for the many pages that cannot match)
+    marked_nodes = body.css("[itemprop~=articleBody]") if "articleBody" in html else []
     marked = frozenset(node.mem_id for node in marked_nodes)
-    region = body if marked else _article_region(body)
+    region = body if marked else _article_region(body, scan.prose)
     page = paragraphs.Page(region, marked_nodes)
-    content = paragraphs.paragraph_scores(page, MIN_PARAGRAPH, _cjk_weighted)
-    nodes, scores = paragraphs.content_nodes(page, content, _initial_score)
+    content = paragraphs.paragraph_scores(
+        page, MIN_PARAGRAPH, _cjk_weighted, scan.blocks_in(region)
+    )
+    weights: dict[str, int] = {}
+    nodes, scores = paragraphs.content_nodes(
+        page, content, lambda node: _TAG_BASE.get(node.tag or "", 0) + class_weight(node, weights)
+    )
     best_marked = paragraphs.marked_body(page, nodes) or (
         None if nodes else paragraphs.landmark(body, page)
     )
@@ -81,10 +90,10 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
         nodes = [best_marked]
     if not nodes:
         return _result("", meta)
-    drop = content_dropper(scores, len(" ".join(region.text().split())))
+    drop = content_dropper(scores, lambda: len(" ".join(region.text().split())))
     kept = []
     for top in nodes:
-        dropped = measure(top, drop, marked).dropped
+        dropped = measure(top, drop, marked)
         if dropped and dropped[-1].mem_id == top.mem_id:  # the root comes last
             continue
         for node in dropped:
@@ -113,7 +122,7 @@ def _result(body: str, meta: PageMeta) -> Extracted:
 # ---- choosing the content ------------------------------------------------------------
 
 
-def _article_region(body: LexborNode) -> LexborNode:
+def _article_region(body: LexborNode, prose: list[LexborNode]) -> LexborNode:
     """The smallest element holding most (``_REGION_SHARE``) of the page's prose
     paragraphs: scoring only needs to look inside it, and on a typical page it is a
     third of the tree. The body when the page has no such paragraphs."""
@@ -124,7 +133,8 @@ def _article_region(body: LexborNode) -> LexborNode:
     in_furniture: dict[int, bool] = {body_key: False}
     own: dict[int, int] = {}
     skipped = 0
-    for paragraph in body.css("p, pre"):
+    verdicts: dict[str, bool] = {}
+    for paragraph in prose:
         length = len(paragraph.text().strip())
         if length < MIN_PARAGRAPH:
             continue
@@ -136,7 +146,7 @@ def _article_region(body: LexborNode) -> LexborNode:
                 break
             parent = node.parent
             parent_of[key] = parent.mem_id if parent is not None else 0
-            chain.append((key, _region_furniture(node)))
+            chain.append((key, _region_furniture(node, verdicts)))
             node = parent
         inherited = in_furniture.get(node.mem_id, False) if node is not None else False
         for key, furniture in reversed(chain):
@@ -169,13 +179,19 @@ def _article_region(body: LexborNode) -> LexborNode:
         region = inner
 
 
-def _region_furniture(node: LexborNode) -> bool:
-    """Containers whose prose is not the article (comments, teasers)."""
+def _region_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
+    """Containers whose prose is not the article (comments, teasers); ``verdicts``
+    caches the verdict on class and id strings."""
     if node.tag in _FURNITURE_TAGS:
         return True
     attrs = node.attributes
+    if not attrs:
+        return False
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-    return len(names) > 1 and _FURNITURE_WORDS.search(names) is not None
+    verdict = verdicts.get(names)
+    if verdict is None:
+        verdict = verdicts[names] = len(names) > 1 and _FURNITURE_WORDS(names.lower())
+    return verdict
 
 
 def _cjk_weighted(node: LexborNode) -> bool:
@@ -183,10 +199,6 @@ def _cjk_weighted(node: LexborNode) -> bool:
     (a Chinese sentence says in 15 characters what English says in 40)."""
     text = " ".join(node.text().split())
     return len(text) + len(_CJK.findall(text)) >= MIN_PARAGRAPH
-
-
-def _initial_score(node: LexborNode) -> float:
-    return _TAG_BASE.get(node.tag or "", 0) + class_weight(node)
 
 
 # ---- after cleaning ------------------------------------------------------------------

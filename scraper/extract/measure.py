@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from selectolax.lexbor import LexborNode
 
-__all__ = ["BLOCK_TAGS", "Measured", "Stats", "measure"]
+__all__ = ["BLOCK_TAGS", "Stats", "measure"]
 
 COMMAS = re.compile(r"[,，、。،]")
 # Children that make a <div> a container rather than a paragraph (readability's list).
@@ -65,41 +65,14 @@ class Stats:
 Dropper = Callable[[LexborNode, str, Stats, bool], bool]
 
 
-@dataclass
-class Measured:
-    stats: dict[int, Stats] = field(default_factory=dict)
-    parent: dict[int, int] = field(default_factory=dict)
-    nodes: dict[int, LexborNode] = field(default_factory=dict)
-    order: list[int] = field(default_factory=list)  # elements in page order
-    dropped: list[LexborNode] = field(default_factory=list)  # innermost first
-    dead: set[int] = field(default_factory=set)  # dropped, or inside something dropped
-    # each element's own text (outside child elements): (characters, commas)
-    own_text: dict[int, tuple[int, int]] = field(default_factory=dict)
-
-    def ancestors(self, key: int, limit: int = 1_000_000) -> list[int]:
-        found: list[int] = []
-        key = self.parent.get(key, 0)
-        while key and len(found) < limit:
-            found.append(key)
-            key = self.parent.get(key, 0)
-        return found
-
-
 def measure(
-    root: LexborNode,
-    drop: Dropper,
-    marked: frozenset[int] = frozenset(),
-    known: dict[int, tuple[int, int]] | None = None,
-) -> Measured:
-    """Measure ``root``'s subtree; ``drop`` decides which elements go (they are
-    listed in ``dropped``, not removed: call ``decompose`` on them in that order).
-    ``marked``: ids of elements that count as an article body. ``known``: the
-    ``own_text`` of an earlier measure of the same elements, reused."""
-    result = Measured()
-    stats = result.stats
-    parents = result.parent
-    nodes = result.nodes
-    order = result.order
+    root: LexborNode, drop: Dropper, marked: frozenset[int] = frozenset()
+) -> list[LexborNode]:
+    """Measure ``root``'s subtree; ``drop`` decides which elements go. Returns them
+    innermost first (not removed: call ``decompose`` on them in that order); the
+    root, if dropped, comes last. ``marked``: ids of elements that count as an
+    article body."""
+    stats: dict[int, Stats] = {}
     root_id = root.mem_id
     # Page order, parents before children (lexbor's own traversal). Only elements are
     # visited in Python: an element's own text comes from one C call
@@ -111,32 +84,18 @@ def measure(
             continue
         key = node.mem_id
         parent_key = 0 if key == root_id else node.parent.mem_id  # type: ignore[union-attr]
-        if parent_key not in stats and key != root_id:
-            continue  # inside something skipped (cannot happen for elements; be safe)
         entries.append((node, tag, key, parent_key))
         stats[key] = Stats()
-        parents[key] = parent_key
-        nodes[key] = node
-        order.append(key)
-    dropped_nodes = result.dropped
-    own_text = result.own_text
-    known = known or {}
+    dropped: list[LexborNode] = []
     for node, tag, key, parent_key in reversed(entries):
         own = stats[key]
-        found = known.get(key)
-        if found is None:
-            text = node.text(deep=False)
-            if text and not text.isspace():
-                found = (
-                    len(" ".join(text.split())),
-                    text.count(",") + text.count("，") + text.count("、") + text.count("。")
-                    + text.count("،"),
-                )  # fmt: skip
-            else:
-                found = (0, 0)
-        own_text[key] = found
-        length, commas = found
-        if length:
+        text = node.text(deep=False)
+        if text and not text.isspace():
+            length = len(" ".join(text.split()))
+            commas = (
+                text.count(",") + text.count("，") + text.count("、") + text.count("。")
+                + text.count("،")
+            )  # fmt: skip
             own.text += length
             own.loose_text += length
             own.commas += commas
@@ -147,16 +106,12 @@ def measure(
             own.marked = True
         is_root = key == root_id
         if drop(node, tag, own, is_root):
-            dropped_nodes.append(node)
-            continue
-        if not is_root:
-            stats[parent_key].add(own, tag in BLOCK_TAGS)
-    dropped = {n.mem_id for n in result.dropped}
-    dead = result.dead
-    for key in order:
-        if key in dropped or parents.get(key) in dead:
-            dead.add(key)
-    return result
+            dropped.append(node)
+        elif not is_root:
+            parent = stats.get(parent_key)
+            if parent is not None:
+                parent.add(own, tag in BLOCK_TAGS)
+    return dropped
 
 
 def _own_numbers(node: LexborNode, tag: str, own: Stats) -> None:

@@ -73,8 +73,30 @@ def _scheme(url: str) -> str:
         return "invalid"
 
 
+def _plainly_absolute(url: str) -> bool:
+    """An http(s) URL that resolving and checking would return unchanged (no
+    spaces or control characters, a host, nothing urlunparse would drop)."""
+    if url.startswith("https://"):
+        first = url[8:9]
+    elif url.startswith("http://"):
+        first = url[7:8]
+    else:
+        return False
+    return (
+        first not in "/?#"
+        and url.isprintable()
+        and " " not in url
+        and "[" not in url
+        and "]" not in url
+        and "?#" not in url
+        and not url.endswith(("?", "#"))
+    )
+
+
 def absolute_href(href: str | None, base_url: str) -> str | None:
     """An absolute link target, or None for an unusable one (javascript:, data:…)."""
+    if href and _plainly_absolute(href):
+        return href
     url = absolute_url(href, base_url)
     if url is None:
         return None

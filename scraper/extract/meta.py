@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -66,20 +67,33 @@ _SPACE = re.compile(r"\s+")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—»·]\s+|\s*\|\s*|_+|\s+::\s+")
 _KEYWORD_SPLIT = re.compile(r"[,，、;；]")
-_JSON_WRAPPING = re.compile(
-    r"^\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)|(?:-->|//\s*\]\]>|\]\]>)\s*$"
-)
+_JSON_HEAD = re.compile(r"\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)")
+_JSON_TAIL = re.compile(r"(?:-->|//\s*\]\]>|\]\]>)\s*$")
 
 
-def page_metadata(tree: LexborHTMLParser, url: str, *, default_tz: tzinfo = UTC) -> PageMeta:
+def page_metadata(
+    tree: LexborHTMLParser,
+    url: str,
+    *,
+    default_tz: tzinfo = UTC,
+    body_sources: Sequence[LexborNode] | None = None,
+) -> PageMeta:
     """Everything the page says about its article, each field from its most
-    trustworthy source."""
-    # One pass of the selector engine finds every source; Python sees only those nodes.
+    trustworthy source. ``body_sources``: the body's meta, script, time and title
+    elements in page order, when the caller has walked the body already (the
+    selector engine then only searches the head)."""
+    if body_sources is None:
+        # One pass of the selector engine finds every source.
+        found = tree.css(_SOURCES)
+    else:
+        head = tree.head
+        found = head.css(_SOURCES) if head is not None else []
+        found.extend(node for node in body_sources if _is_source(node))
     scripts: list[LexborNode] = []
     metas: dict[str, list[str]] = {}
     times: list[LexborNode | None] = [None, None, None]
     title_node: LexborNode | None = None
-    for node in tree.css(_SOURCES):
+    for node in found:
         tag = node.tag
         if tag == "meta":
             _add_meta(node.attributes, metas)
@@ -133,6 +147,21 @@ def page_metadata(tree: LexborHTMLParser, url: str, *, default_tz: tzinfo = UTC)
     )
 
 
+def _is_source(node: LexborNode) -> bool:
+    """Whether the element matches ``_SOURCES``, read in Python."""
+    tag = node.tag
+    if tag == "title":
+        return True
+    attrs = node.attributes
+    if tag == "meta":
+        return "content" in attrs
+    if tag == "script":
+        return "ld+json" in (attrs.get("type") or "").lower()
+    if tag == "time":
+        return attrs.get("itemprop") == "datePublished" or "pubdate" in attrs or "datetime" in attrs
+    return False
+
+
 def json_ld_objects(tree: LexborHTMLParser) -> list[dict[str, Any]]:
     """Every JSON-LD object of the page, ``@graph`` members flattened, in page order.
     Each ``<script>`` is parsed on its own; one that cannot be read is skipped."""
@@ -148,7 +177,7 @@ def _objects_of(scripts: list[LexborNode]) -> list[dict[str, Any]]:
 
 
 def _lenient_json(text: str) -> list[Any]:
-    text = _JSON_WRAPPING.sub("", text.strip()).strip()
+    text = _unwrapped(text.strip()).strip()
     if not text:
         return []
     for attempt in (text, _TRAILING_COMMA.sub(r"\1", text)):
@@ -160,6 +189,18 @@ def _lenient_json(text: str) -> list[Any]:
         if values:
             return values
     return []
+
+
+def _unwrapped(text: str) -> str:
+    """The JSON inside an HTML comment or CDATA section (searched for at the ends
+    only: a pattern anchored at the end would be tried at every position)."""
+    head = _JSON_HEAD.match(text)
+    if head:
+        text = text[head.end() :]
+    if text.endswith(("-->", "]]>")):
+        cut = max(0, len(text) - 200)
+        text = text[:cut] + _JSON_TAIL.sub("", text[cut:], count=1)
+    return text
 
 
 def _concatenated(text: str) -> list[Any]:

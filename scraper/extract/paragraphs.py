@@ -17,6 +17,7 @@ from selectolax.lexbor import LexborNode
 
 from scraper.extract.boilerplate import is_furniture
 from scraper.extract.measure import BLOCK_TAGS
+from scraper.extract.scan import tag_ids
 
 __all__ = ["Page", "content_nodes", "landmark", "marked_body", "paragraph_scores"]
 
@@ -132,23 +133,39 @@ _BLOCK_CHILD = ", ".join(f"> {tag}" for tag in sorted(BLOCK_TAGS))
 _PARAGRAPHS = f"p, pre, td, div:not(:has({_BLOCK_CHILD}))"
 # ...and divs holding blocks, whose text outside the blocks is a paragraph of its own.
 _CONTAINERS = f"div:has({_BLOCK_CHILD})"
+_BLOCK_IDS = tag_ids(*BLOCK_TAGS)
+(_DIV,) = tag_ids("div")
 
 
 def paragraph_scores(
-    page: Page, min_length: int, long_enough: Callable[[LexborNode], bool]
+    page: Page,
+    min_length: int,
+    long_enough: Callable[[LexborNode], bool],
+    blocks: Sequence[LexborNode] | None = None,
 ) -> dict[int, float]:
     """Readability's content scores of the ancestors of every paragraph under the
     page's root, outside furniture. ``long_enough(node)`` says whether a short
-    paragraph (half ``min_length`` or more) counts as long (CJK text)."""
+    paragraph (half ``min_length`` or more) counts as long (CJK text). ``blocks``:
+    the root's p, pre, td and div elements in page order, if the caller has them."""
     root = page.root
+    if blocks is None:
+        paragraphs = root.css(_PARAGRAPHS)
+        containers = root.css(_CONTAINERS)
+    else:
+        paragraphs, containers = [], []
+        for node in blocks:
+            if node.tag_id == _DIV and any(c.tag_id in _BLOCK_IDS for c in node.iter()):
+                containers.append(node)
+            else:
+                paragraphs.append(node)
     found: list[tuple[LexborNode, int, int, bool]] = []
-    for node in root.css(_PARAGRAPHS):
+    for node in paragraphs:
         if node.tag == "td":
             found.append((node, *_loose(node)))
         else:
             text = node.text()
             found.append((node, collapsed_length(text), _commas(text), False))
-    for node in root.css(_CONTAINERS):
+    for node in containers:
         own = node.text(deep=False)
         if own and not own.isspace():
             found.append((node, *_loose(node)))
