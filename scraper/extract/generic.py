@@ -22,7 +22,7 @@ from scraper.extract import paragraphs
 from scraper.extract.boilerplate import class_weight, content_dropper
 from scraper.extract.clean import clean_nodes
 from scraper.extract.limits import bounded_html
-from scraper.extract.measure import measure
+from scraper.extract.measure import collapsed_length, measure
 from scraper.extract.media import noscript_images_in_place
 from scraper.extract.meta import PageMeta, page_metadata
 from scraper.extract.scan import scan_body
@@ -197,8 +197,8 @@ def _region_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
 def _cjk_weighted(node: LexborNode) -> bool:
     """Whether a short paragraph is long enough once each CJK character counts twice
     (a Chinese sentence says in 15 characters what English says in 40)."""
-    text = " ".join(node.text().split())
-    return len(text) + len(_CJK.findall(text)) >= MIN_PARAGRAPH
+    text = node.text()
+    return collapsed_length(text) + len(_CJK.findall(text)) >= MIN_PARAGRAPH
 
 
 # ---- after cleaning ------------------------------------------------------------------

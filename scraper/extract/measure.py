@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborNode
 
-__all__ = ["BLOCK_TAGS", "Stats", "measure"]
+__all__ = ["BLOCK_TAGS", "Stats", "collapsed_length", "measure"]
 
 COMMAS = re.compile(r"[,，、。،]")
 # Children that make a <div> a container rather than a paragraph (readability's list).
@@ -23,6 +23,14 @@ BLOCK_TAGS = frozenset({
 })  # fmt: skip
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _OWN_NUMBERS = _HEADINGS | {"p", "div", "img", "li", "a", "article"}
+
+
+def collapsed_length(text: str) -> int:
+    """``len(" ".join(text.split()))``, without building the words when the only
+    whitespace in ``text`` is single spaces (most paragraphs)."""
+    if "  " not in text and text.isprintable():
+        return len(text.strip(" "))
+    return len(" ".join(text.split()))
 
 
 @dataclass(slots=True)
@@ -91,7 +99,7 @@ def measure(
         own = stats[key]
         text = node.text(deep=False)
         if text and not text.isspace():
-            length = len(" ".join(text.split()))
+            length = collapsed_length(text)
             commas = (
                 text.count(",") + text.count("，") + text.count("、") + text.count("。")
                 + text.count("،")

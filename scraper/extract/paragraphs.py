@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.boilerplate import is_furniture
-from scraper.extract.measure import BLOCK_TAGS
+from scraper.extract.measure import BLOCK_TAGS, collapsed_length
 from scraper.extract.scan import tag_ids
 
 __all__ = ["Page", "content_nodes", "landmark", "marked_body", "paragraph_scores"]
@@ -24,16 +24,14 @@ __all__ = ["Page", "content_nodes", "landmark", "marked_body", "paragraph_scores
 _STOP = frozenset({"body", "html"})
 _ANCESTOR_LEVELS = 5
 _MAX_FURNITURE_SHARE = 0.4
-_COMMA_CHARS = (",", "，", "、", "。", "،")
 _SENTENCE_END = re.compile(r"[.。!！?？]\s*$")
 
 
 def _commas(text: str) -> int:
-    return sum(text.count(c) for c in _COMMA_CHARS)
-
-
-def collapsed_length(text: str) -> int:
-    return len(" ".join(text.split()))
+    return (
+        text.count(",") + text.count("，") + text.count("、") + text.count("。")
+        + text.count("،")
+    )  # fmt: skip
 
 
 class Page:
@@ -112,8 +110,8 @@ class Page:
         return list(self.nodes[key].iter())
 
 
-def _loose(node: LexborNode) -> tuple[int, int, bool]:
-    """Text outside block children: (characters, commas, has a block child)."""
+def _loose(node: LexborNode) -> tuple[int, str, bool]:
+    """Text outside block children: (characters, the text, has a block child)."""
     parts: list[str] = []
     has_block = False
     for child in node.iter(include_text=True):
@@ -125,7 +123,7 @@ def _loose(node: LexborNode) -> tuple[int, int, bool]:
             else:
                 parts.append(" " + child.text() + " ")
     text = "".join(parts)
-    return collapsed_length(text), _commas(text), has_block
+    return collapsed_length(text), text, has_block
 
 
 _BLOCK_CHILD = ", ".join(f"> {tag}" for tag in sorted(BLOCK_TAGS))
@@ -158,13 +156,13 @@ def paragraph_scores(
                 containers.append(node)
             else:
                 paragraphs.append(node)
-    found: list[tuple[LexborNode, int, int, bool]] = []
+    found: list[tuple[LexborNode, int, str, bool]] = []
     for node in paragraphs:
         if node.tag == "td":
             found.append((node, *_loose(node)))
         else:
             text = node.text()
-            found.append((node, collapsed_length(text), _commas(text), False))
+            found.append((node, collapsed_length(text), text, False))
     for node in containers:
         own = node.text(deep=False)
         if own and not own.isspace():
@@ -175,11 +173,12 @@ def paragraph_scores(
     kept: list[tuple[int, int, int, bool, tuple[int, ...]]] = []
     held: dict[int, int] = {}
     total = 0
-    for node, length, commas, has_block in found:
+    for node, length, text, has_block in found:
         if length < min_length and not (
             length >= min_length // 2 and not has_block and long_enough(node)
         ):
             continue
+        commas = _commas(text)
         key = page.add(node)
         around = _furniture_around(page, key, furniture_of)
         for furniture in around:
