@@ -285,6 +285,8 @@ class _Walker:
 
     def nested(self, node: LexborNode, depth: int) -> str:
         """Flow content of a list item, cell, quote or caption, as one line."""
+        if all(kid.is_text_node for kid in node.iter(include_text=True)):  # most cells
+            return escape_text(" ".join(self.unjunk(node.text()).split()))
         sub: list[Token] = []
         self.children(node, sub, depth)
         return nested_html(sub)
