@@ -22,8 +22,6 @@ import functools
 import re
 from collections.abc import Iterable
 
-import charset_normalizer
-
 # WHATWG labels Python does not know, mapped to a label it does.
 _LABELS = {
     "x-gbk": "gbk",
@@ -191,6 +189,8 @@ def _plain_western(content: bytes) -> tuple[str, str] | None:
 
 def _guess(content: bytes) -> tuple[str, str] | None:
     """charset-normalizer's best reading, if it decodes strictly and isn't a mess."""
+    import charset_normalizer  # noqa: PLC0415  (rarely needed; slow to import)
+
     best = charset_normalizer.from_bytes(content).best()
     if best is None or best.percent_chaos > _MAX_CHAOS:
         return None

@@ -7,7 +7,6 @@ Exit status: 0 all sources (and their articles) succeeded, 1 something failed,
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -145,6 +144,8 @@ def _healthcheck(settings: Settings) -> int:
 
 
 def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
+    import asyncio
+
     from scraper.extract import extract_article
     from scraper.extract.rules import load_rules
     from scraper.http import Fetcher
@@ -280,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_once_command(
                 settings, args.source, quiet=args.quiet, level_given=level_given
             )
+        import asyncio
+
         from scraper.daemon import run_daemon
 
         return asyncio.run(run_daemon(settings, args.source))

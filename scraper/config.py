@@ -206,6 +206,8 @@ class Settings(BaseModel):
     git: GitSettings = Field(default_factory=GitSettings)
     images: Literal["keep", "download"] = "keep"  # download: copies under assets/
     image_max_size: Size = 5 * 1024 * 1024
+    # processes extracting articles: None, one per core; 0, none (in the main process)
+    extract_workers: int | None = Field(default=None, ge=0, le=256)
     config_path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("proxy")

@@ -39,6 +39,7 @@ from scraper.service import Check, MetricsSource, Service
 log = logging.getLogger("scraper.daemon")
 
 HEARTBEAT_SECONDS = 30
+FIRST_POLL_STEP = 0.05  # seconds between two sources' first polls, at most
 
 
 def heartbeat_path(settings: Settings) -> Path:
@@ -84,6 +85,10 @@ class Daemon:
     def schedule(self, sources: Sequence[SourceConfig]) -> None:
         now = datetime.now(UTC)
         for i, source in enumerate(sources):
+            # Spread the first polls a little so hosts are not hit at once, but over no
+            # more than an interval: a thousand sources 50 ms apart would leave the
+            # last one's new items waiting five intervals for their first poll.
+            step = min(FIRST_POLL_STEP, source.interval / len(sources))
             self.sources[source.name] = source
             self.scheduler.add_job(
                 self.poll,
@@ -94,8 +99,7 @@ class Daemon:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=max(1, int(source.interval)),
-                # Spread the first polls a little so hosts are not hit at once.
-                next_run_time=now + timedelta(milliseconds=50 * i),
+                next_run_time=now + timedelta(seconds=step * i),
             )
 
     async def poll(self, source: SourceConfig) -> None:

@@ -11,18 +11,23 @@ stream is noticed.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import random
 import socket
 import ssl
+import sys
 import time
 import zlib
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
+from typing import Any
 
+import httpcore
 import httpx
 
 from scraper import netguard
@@ -31,13 +36,21 @@ from scraper.config import HttpSettings
 from scraper.errors import FetchError
 from scraper.types import Fetched, NotModified, Validators
 
-__all__ = ["Fetcher", "decode_body"]
+__all__ = ["Fetcher", "PageGate", "decode_body"]
+
+# httpcore asks ``import sniffio`` several times per request; without sniffio each
+# failed import searches sys.path again (a fifth of a request's CPU). None in
+# sys.modules makes it fail at once, and httpcore then assumes asyncio, as it should.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({400, 404, 405, 410, 414, 451, 501})
 _BACKOFF_BASE = 1.0  # the first retry waits up to this long (full jitter), doubling after
 _BACKOFF_MAX = 60.0
 _Headers = dict[bytes, bytes]  # bytes: a validator may hold non-ASCII
+_DRAINED = 64 * 1024  # a 304's or a redirect's body up to this is read, keeping the connection
+_IDLE_PER_SLOT = 4  # hosts whose idle connections are kept, per request slot
 _TIMED_OUT = {
     httpx.ConnectTimeout: "connecting",
     httpx.WriteTimeout: "sending the request",
@@ -71,7 +84,9 @@ class Fetcher:
         )
         self._proxied = any(mounts.values())
         self._client = httpx.AsyncClient(
-            transport=direct,
+            transport=_PoolPerHost(
+                direct, per_host=http.max_per_host, hosts=_IDLE_PER_SLOT * http.max_connections
+            ),
             mounts=mounts,
             headers={"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(http.timeout),
@@ -91,9 +106,28 @@ class Fetcher:
         await self._client.aclose()
 
     async def get(
-        self, url: str, *, validators: Validators | None = None, accept: str | None = None
+        self,
+        url: str,
+        *,
+        validators: Validators | None = None,
+        accept: str | None = None,
+        gate: PageGate | None = None,
     ) -> Fetched | NotModified:
-        """GET ``url``: follow redirects, retry what is worth retrying, decode the body."""
+        """GET ``url``: follow redirects, retry what is worth retrying, decode the body.
+
+        With ``gate``, a ticket of it is taken once this request's turn at its host
+        has come, and is the caller's to give back (``gate.release()``) when ``get``
+        returns; when it raises, the ticket is given back already."""
+        ticket = _Ticket(gate)
+        try:
+            return await self._get(url, validators, accept, ticket)
+        except BaseException:
+            ticket.give_back()
+            raise
+
+    async def _get(
+        self, url: str, validators: Validators | None, accept: str | None, ticket: _Ticket
+    ) -> Fetched | NotModified:
         sent = validators or Validators()
         headers: _Headers = {}
         if sent.etag:
@@ -106,8 +140,9 @@ class Fetcher:
         attempt = 0
         while True:
             try:
-                return await self._follow(url, headers, sent)
+                return await self._follow(url, headers, sent, ticket)
             except _Failure as failure:
+                ticket.give_back()  # not held while waiting to try again
                 wait = failure.retry_after
                 if failure.retryable and wait is not None and wait > cap:
                     note = f"; asked to wait {wait:.0f}s, over the {cap:.0f}s cap"
@@ -122,11 +157,14 @@ class Fetcher:
                     async with self._pausing(failure.host or httpx.URL(url).host):
                         await self._sleep(wait)
 
-    async def _follow(self, url: str, headers: _Headers, sent: Validators) -> Fetched | NotModified:
+    async def _follow(
+        self, url: str, headers: _Headers, sent: Validators, ticket: _Ticket
+    ) -> Fetched | NotModified:
         started = time.monotonic()
         chain = [url]
         while True:
-            answer = await self._hop(_checked_url(chain[-1]), headers, sent, started, len(chain))
+            target = _checked_url(chain[-1])
+            answer = await self._hop(target, headers, sent, started, len(chain), ticket=ticket)
             if not isinstance(answer, httpx.URL):
                 return answer
             chain.append(str(answer))
@@ -138,11 +176,19 @@ class Fetcher:
                 raise _Failure(f"too many redirects (more than {limit})", False)
 
     async def _hop(
-        self, url: httpx.URL, headers: _Headers, sent: Validators, started: float, hop: int
+        self,
+        url: httpx.URL,
+        headers: _Headers,
+        sent: Validators,
+        started: float,
+        hop: int,
+        *,
+        ticket: _Ticket,
     ) -> Fetched | NotModified | httpx.URL:
         """One request: the answer, or where a redirect points."""
         phase = "waiting for the response"
         async with self._host_slot(url.host):
+            await ticket.take()  # here, so that a full gate never holds back another host
             try:
                 if self._guard:
                     await self._vet_before_request(url)
@@ -206,6 +252,8 @@ class Fetcher:
         self, response: httpx.Response, sent: Validators, started: float
     ) -> Fetched | NotModified | httpx.URL:
         status = response.status_code
+        if status in _REDIRECTS or status == 304:
+            await _drain(response)
         if status in _REDIRECTS:
             if not (location := response.headers.get("location")):
                 raise _Failure(f"HTTP {status} redirect without a Location", False)
@@ -244,6 +292,135 @@ class Fetcher:
                 raise too_big
         inflater.finish()
         return bytes(body)
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Reads a small body to its end so that the connection goes back to the pool
+    (one closed unread is dropped); a large or broken one is left to be closed."""
+    declared = response.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > _DRAINED:
+        return
+    try:
+        async for _ in response.aiter_raw():
+            pass
+    except httpx.HTTPError:
+        pass
+
+
+class _PoolPerHost(httpx.AsyncBaseTransport):
+    """A connection pool per origin, made like ``template``'s, for the most recently
+    used ``hosts`` origins (the others' idle connections are closed).
+
+    httpcore's pool walks all its connections, twice over, for every request it
+    starts or ends: with a hundred connections to fifty hosts in one pool, that
+    walk cost more CPU than the request. The semaphores of ``Fetcher`` already
+    bound the requests in flight, so a small pool per host loses nothing."""
+
+    def __init__(self, template: httpx.AsyncHTTPTransport, *, per_host: int, hosts: int) -> None:
+        self._template: httpcore.AsyncConnectionPool = template._pool
+        self._per_host = per_host
+        self._hosts = max(hosts, 8)
+        self._pools: OrderedDict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport]
+        self._pools = OrderedDict()
+        self._busy: Counter[tuple[bytes, bytes, int | None]] = Counter()
+
+    def _pool_for(self, key: tuple[bytes, bytes, int | None]) -> httpx.AsyncHTTPTransport:
+        transport = self._pools.get(key)
+        if transport is not None:
+            self._pools.move_to_end(key)
+            return transport
+        template = self._template
+        ssl_context = template._ssl_context
+        assert ssl_context is not None  # netguard.transports always gives one
+        transport = httpx.AsyncHTTPTransport(verify=ssl_context)
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=self._per_host,
+            max_keepalive_connections=self._per_host,
+            keepalive_expiry=template._keepalive_expiry,
+            network_backend=template._network_backend,
+        )
+        self._pools[key] = transport
+        return transport
+
+    async def _evict(self) -> None:
+        idle = [k for k in self._pools if not self._busy[k]][: len(self._pools) - self._hosts]
+        for key in idle:
+            await self._pools.pop(key).aclose()
+            del self._busy[key]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        transport = self._pool_for(key)
+        if len(self._pools) > self._hosts:
+            await self._evict()
+        self._busy[key] += 1
+        try:
+            response = await transport.handle_async_request(request)
+        except BaseException:
+            self._busy[key] -= 1
+            raise
+        response.stream = _Counted(response.stream, self._busy, key)
+        return response
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), OrderedDict()
+        for transport in pools:
+            await transport.aclose()
+        await self._template.aclose()
+
+
+class _Counted(httpx.AsyncByteStream):
+    """A response body that tells its pool's in-use count when it is closed."""
+
+    def __init__(
+        self, stream: httpx.SyncByteStream | httpx.AsyncByteStream, busy: Counter[Any], key: Any
+    ) -> None:
+        assert isinstance(stream, httpx.AsyncByteStream)
+        self._stream, self._busy, self._key, self._open = stream, busy, key, True
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            self._busy[self._key] -= 1
+        await self._stream.aclose()
+
+
+class PageGate:
+    """Bounds the bodies fetched and not yet processed (pages waiting for the
+    extraction workers, say), so that a fast network cannot fill the memory."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = asyncio.Semaphore(size)
+
+    async def acquire(self) -> None:
+        await self._free.acquire()
+
+    def release(self) -> None:
+        self._free.release()
+
+
+class _Ticket:
+    """A ``get``'s hold on its gate, if it has one: taken at most once at a time."""
+
+    def __init__(self, gate: PageGate | None) -> None:
+        self.gate = gate
+        self.held = False
+
+    async def take(self) -> None:
+        if self.gate is not None and not self.held:
+            await self.gate.acquire()
+            self.held = True
+
+    def give_back(self) -> None:
+        if self.gate is not None and self.held:
+            self.held = False
+            self.gate.release()
 
 
 @dataclass(eq=False)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from scraper.config import HttpSettings
 from scraper.errors import FetchError
-from scraper.http import Fetcher
+from scraper.http import Fetcher, PageGate
 from scraper.types import Fetched, NotModified, SourceResult, Validators
 
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -112,11 +112,16 @@ class ObservedFetcher(Fetcher):
         self.observer = observer
 
     async def get(
-        self, url: str, *, validators: Validators | None = None, accept: str | None = None
+        self,
+        url: str,
+        *,
+        validators: Validators | None = None,
+        accept: str | None = None,
+        gate: PageGate | None = None,
     ) -> Fetched | NotModified:
         started = time.monotonic()
         try:
-            answer = await super().get(url, validators=validators, accept=accept)
+            answer = await super().get(url, validators=validators, accept=accept, gate=gate)
         except FetchError as exc:
             self.observer.fetch_failed(
                 kind=fetch_error_kind(exc), status=exc.status, duration=time.monotonic() - started

@@ -10,17 +10,18 @@ prints only errors and a summary of what failed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from scraper.config import Settings
 from scraper.gitsync import GitOutcome, publish
-from scraper.progress import Progress
-from scraper.runner import run_once, select_sources
-from scraper.types import SourceResult
+from scraper.runner import poll_once, select_sources
+
+if TYPE_CHECKING:
+    from scraper.progress import Progress
+    from scraper.types import SourceResult
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -67,14 +68,16 @@ def run_once_command(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     sources = select_sources(settings, names)
-    progress = None
+    progress: Progress | None = None
     if quiet and not level_given:
         logging.getLogger("scraper").setLevel(logging.ERROR)
     elif not quiet and err.isatty():
+        from scraper.progress import Progress  # it pulls in the HTTP client; cron has no tty
+
         progress = Progress(err, total=len(sources))
         progress.attach(None if level_given else logging.WARNING)
     try:
-        results = asyncio.run(run_once(settings, names, progress))
+        results = poll_once(settings, names, progress)
     finally:
         if progress is not None:
             progress.close()

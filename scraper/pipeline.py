@@ -9,6 +9,7 @@ propagates. An entry is marked done only after its file is on disk.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -28,9 +29,9 @@ from scraper.errors import (
     ScraperError,
     SourceError,
 )
-from scraper.extract import extract_article
 from scraper.extract.rules import Rule, RuleSet
-from scraper.http import Fetcher
+from scraper.extract_pool import ExtractPool
+from scraper.http import Fetcher, PageGate
 from scraper.images import ImageLocaliser
 from scraper.logs import log_event
 from scraper.observer import Observer
@@ -74,6 +75,9 @@ class Deps:
     in_progress: set[str] = field(default_factory=set)  # URLs being fetched right now
     observer: Observer = field(default_factory=Observer)  # metrics, progress: no-op by default
     images: ImageLocaliser | None = None  # set when images: download
+    # extraction: inline by default; the runner gives a pool of worker processes
+    extractor: ExtractPool = field(default_factory=lambda: ExtractPool(0))
+    pages: PageGate | None = None  # bounds the article pages held in memory at once
 
 
 @dataclass
@@ -164,6 +168,18 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
                 duration=_since(started),
             )
             return SourceResult(source=source.name)
+        digest = _digest(source, answer) if source.kind == "feed" else None
+        if digest is not None and digest == state.feed_digest(source.name, source.url):
+            _record_success(deps, source, now)
+            log_event(
+                log,
+                "source.unchanged",
+                source=source.name,
+                url=source.url,
+                outcome="same body",
+                duration=_since(started),
+            )
+            return SourceResult(source=source.name)
         # parsing a big feed takes seconds: off the event loop, so downloads go on
         parsed = await asyncio.to_thread(_parse, deps, source, answer)
     except SourceError as exc:
@@ -194,6 +210,8 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
     tally = await _archive_entries(deps, source, parsed.entries)
     if not tally.held_back:
         state.save_validators(source.name, source.url, answer.validators)
+        if digest is not None:
+            state.save_feed_digest(source.name, source.url, digest)
     _record_success(deps, source, now)
     log_event(
         log,
@@ -214,6 +232,13 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
         degraded=parsed.problem,
         written=tuple(tally.written),
     )
+
+
+def _digest(source: SourceConfig, answer: Fetched) -> str:
+    """Of the body and the source's settings: the same feed parsed the same way."""
+    digest = hashlib.sha256(answer.content)
+    digest.update(source.model_dump_json().encode())
+    return digest.hexdigest()
 
 
 def _record_success(deps: Deps, source: SourceConfig, now: datetime) -> None:
@@ -252,7 +277,8 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
             return
         deps.in_progress.add(entry.link)
         try:
-            paths = await _archive_entry(deps, source, entry)
+            record = records.get(entry.id)
+            paths = await _archive_entry(deps, source, entry, record.attempts if record else 0)
         except (SourceError, ArchiveError) as exc:
             reason = exc.reason if isinstance(exc, SourceError) else str(exc)
             attempts = deps.state.mark_failed(
@@ -295,7 +321,9 @@ async def _fetch_page(
     if not source.fetch_article:
         return None
     try:
-        page = await deps.fetcher.get(entry.link, accept="text/html,application/xhtml+xml")
+        page = await deps.fetcher.get(
+            entry.link, accept="text/html,application/xhtml+xml", gate=deps.pages
+        )
     except FetchError as exc:
         last_try = exc.permanent or attempts_so_far + 1 >= deps.settings.max_attempts
         if entry.content and last_try:
@@ -310,6 +338,9 @@ async def _fetch_page(
             )
             return None
         raise
+    no_page = isinstance(page, NotModified) or page.content_type not in _HTML_TYPES
+    if no_page and deps.pages is not None:
+        deps.pages.release()  # no page to hold
     if isinstance(page, NotModified):  # we sent no validators; treat as unusable
         raise FetchError(entry.link, "server answered 304 to an unconditional request")
     if page.content_type not in _HTML_TYPES:
@@ -319,24 +350,39 @@ async def _fetch_page(
     return page
 
 
-async def _archive_entry(deps: Deps, source: SourceConfig, entry: Entry) -> tuple[str, ...]:
-    """Archives one entry; the relpaths written, the post's first (then its images)."""
+async def _extract(
+    deps: Deps, source: SourceConfig, entry: Entry, page: Fetched | None
+) -> Extracted:
+    """The article of ``page`` (or of the feed entry alone); gives back the page's
+    place at the gate once done with it."""
+    try:
+        page_url = page.url if page else entry.link
+        rule = _rule_for(deps, source, page_url)
+        tz = source.zone if source.timezone or not rule else ZoneInfo(rule.timezone)
+        return await deps.extractor.extract(
+            page.text if page else None,
+            page_url,
+            rule=rule,
+            feed_content=entry.content,
+            feed_title=entry.title,
+            default_tz=tz,
+        )
+    finally:
+        if page is not None and deps.pages is not None:
+            deps.pages.release()
+
+
+async def _archive_entry(
+    deps: Deps, source: SourceConfig, entry: Entry, attempts: int
+) -> tuple[str, ...]:
+    """Archives one entry (tried ``attempts`` times before); the relpaths written, the
+    post's first (then its images)."""
     started = time.monotonic()
     state = deps.state
     first_seen = state.first_seen(source.name, entry.id, entry.link, deps.clock())
-    record = state.entries(source.name, [entry.id]).get(entry.id)
-    page = await _fetch_page(deps, source, entry, record.attempts if record else 0)
-    page_url = page.url if page else entry.link
-    rule = _rule_for(deps, source, page_url)
-    tz = source.zone if source.timezone or not rule else ZoneInfo(rule.timezone)
-    extracted: Extracted = extract_article(
-        page.text if page else None,
-        page_url,
-        rule=rule,
-        feed_content=entry.content,
-        feed_title=entry.title,
-        default_tz=tz,
-    )
+    page = await _fetch_page(deps, source, entry, attempts)
+    extracted = await _extract(deps, source, entry, page)
+    del page  # the page's memory goes now, not after the write
     if not extracted.body.strip():
         raise ExtractError(entry.link, "no article text found on the page or in the feed")
     article = Article(

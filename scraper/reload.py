@@ -18,7 +18,10 @@ from scraper.config import Settings, SourceConfig, load_settings
 from scraper.extract.rules import RuleSet
 from scraper.runner import load_checked_rules, select_sources
 
-RESTART_KEYS = ("archive_dir", "state_path", "allow_private_networks", "proxy", "http", "service")
+RESTART_KEYS = (
+    "archive_dir", "state_path", "allow_private_networks", "proxy", "http", "service",
+    "extract_workers",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,21 +6,25 @@ files) are opened and closed again.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from scraper.archive import Archive
 from scraper.config import Settings, SourceConfig
 from scraper.errors import ConfigError
-from scraper.extract.rules import RuleSet, load_rules
-from scraper.images import ImageLocaliser
 from scraper.logs import log_event
-from scraper.observer import ObservedFetcher, Observer
-from scraper.pipeline import Deps, run_sources
 from scraper.state import State, acquire_lock
-from scraper.types import SourceResult
+
+# The event loop, extractor, HTTP client and pipeline are imported where they are used:
+# a cron run with nothing to poll (``poll_once``) starts in half the time without them.
+if TYPE_CHECKING:
+    from scraper.extract.rules import RuleSet
+    from scraper.observer import Observer
+    from scraper.pipeline import Deps
+    from scraper.types import SourceResult
 
 log = logging.getLogger("scraper.runner")
 
@@ -43,6 +47,8 @@ def select_sources(settings: Settings, names: Sequence[str] = ()) -> list[Source
 
 def load_checked_rules(settings: Settings) -> RuleSet:
     """The site rules; ConfigError when a source names a rule that does not exist."""
+    from scraper.extract.rules import load_rules
+
     rules = load_rules(settings.rules_dir)
     for source in settings.sources:
         if source.rule and rules.by_name(source.rule) is None:
@@ -56,6 +62,14 @@ def load_checked_rules(settings: Settings) -> RuleSet:
 @asynccontextmanager
 async def open_deps(settings: Settings, observer: Observer | None = None) -> AsyncIterator[Deps]:
     """Lock the state, open it, the archive and the HTTP client; close them after."""
+    import asyncio
+
+    from scraper.extract_pool import ExtractPool
+    from scraper.http import PageGate
+    from scraper.images import ImageLocaliser
+    from scraper.observer import ObservedFetcher, Observer
+    from scraper.pipeline import Deps
+
     observer = observer or Observer()
     rules = load_checked_rules(settings)
     async with AsyncExitStack() as stack:
@@ -73,7 +87,12 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
             proxy=settings.proxy,
         )
         stack.push_async_callback(fetcher.aclose)
+        extractor = ExtractPool(settings.extract_workers)
+        stack.callback(extractor.close)
         yield Deps(
+            extractor=extractor,
+            # every connection busy, and a few pages more waiting for each worker
+            pages=PageGate(settings.http.max_connections + 4 * max(1, extractor.workers)),
             settings=settings,
             fetcher=fetcher,
             state=state,
@@ -92,6 +111,47 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
 async def run_once(
     settings: Settings, names: Sequence[str] = (), observer: Observer | None = None
 ) -> list[SourceResult]:
+    from scraper.pipeline import run_sources
+
     sources = select_sources(settings, names)
     async with open_deps(settings, observer) as deps:
-        return await run_sources(deps, sources)
+        # Sources in flight: enough that every connection finds work; the fetcher's
+        # limits, not this, decide what goes on the wire.
+        parallel = max(8, 4 * settings.http.max_connections)
+        return await run_sources(deps, sources, parallel=parallel)
+
+
+def poll_once(
+    settings: Settings, names: Sequence[str] = (), observer: Observer | None = None
+) -> list[SourceResult]:
+    """``run_once`` in an event loop of its own. With nothing to poll, only what can
+    fail or leaves a trace is done, without the event loop and the HTTP client."""
+    if not select_sources(settings, names) and not _opening_http_can_fail(settings):
+        _open_and_close_local(settings)
+        return []
+    import asyncio
+
+    return asyncio.run(run_once(settings, names, observer))
+
+
+def _opening_http_can_fail(settings: Settings) -> bool:
+    """Whether ``open_deps`` may fail opening the HTTP client: only a CA bundle or a
+    proxy can (one set, or one in the variables ``netguard.transports`` reads)."""
+    variables = {name.lower() for name, value in os.environ.items() if value}
+    return bool(
+        settings.http.ca_bundle
+        or settings.proxy
+        or variables & {"http_proxy", "https_proxy", "all_proxy"}
+    )
+
+
+def _open_and_close_local(settings: Settings) -> None:
+    """``open_deps`` for a run with nothing to poll, without the network parts: the
+    same checks (rules, lock) and upkeep (state created or migrated, a crash's
+    temporary files removed), and the same errors."""
+    if settings.rules_dir or any(s.rule for s in settings.sources):
+        load_checked_rules(settings)  # the shipped rules alone are known good
+    with acquire_lock(settings.state_path), State(settings.state_path):
+        removed = Archive(settings.archive_dir).remove_stale_temp_files()
+        if removed:
+            log_event(log, "archive.cleaned", removed=removed)

@@ -38,6 +38,7 @@ def test_plan_adds_removes_changes_and_names_what_needs_a_restart() -> None:
             "max_attempts": 9,
             "http": {"timeout": "3s"},
             "archive_dir": "elsewhere",
+            "extract_workers": 1,
             "sources": [
                 {"name": "b", "url": FEED_B, "interval": "1m"},
                 {"name": "d", "url": FEED_A},
@@ -52,7 +53,7 @@ def test_plan_adds_removes_changes_and_names_what_needs_a_restart() -> None:
     assert plan.removed == ("a",)
     assert plan.changed == ("b",)
     assert [s.name for s in plan.sources] == ["b", "d", "c"]
-    assert set(plan.needs_restart) == {"http", "archive_dir"}
+    assert set(plan.needs_restart) == {"http", "archive_dir", "extract_workers"}
     assert plan.settings.max_attempts == 9  # applies at once
     assert plan.settings.http == old.http  # kept until a restart
     assert plan.settings.archive_dir == old.archive_dir
