@@ -421,16 +421,20 @@ def machine() -> str:
             versions.append(f"{name} {importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
             versions.append(f"{name} absent")
-    commit = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+
+    def git(*args: str) -> str:
+        found = subprocess.run(
+            ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False
+        )
+        return found.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "?"
+    if git("status", "--porcelain", "--untracked-files=no", "scraper"):
+        commit += " with uncommitted changes"
     return (
         f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
-        f"{', '.join(versions)}; scraper at {commit or '?'} (uncommitted changes included)"
+        f"{', '.join(versions)}; scraper at {commit}"
     )
 
 
