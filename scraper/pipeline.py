@@ -158,28 +158,10 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
     try:
         answer = await deps.fetcher.get(source.url, validators=validators)
         if isinstance(answer, NotModified):
-            _record_success(deps, source, now)
-            log_event(
-                log,
-                "source.unchanged",
-                source=source.name,
-                url=source.url,
-                outcome="304",
-                duration=_since(started),
-            )
-            return SourceResult(source=source.name)
+            return _unchanged(deps, source, now, "304", started)
         digest = _digest(source, answer) if source.kind == "feed" else None
         if digest is not None and digest == state.feed_digest(source.name, source.url):
-            _record_success(deps, source, now)
-            log_event(
-                log,
-                "source.unchanged",
-                source=source.name,
-                url=source.url,
-                outcome="same body",
-                duration=_since(started),
-            )
-            return SourceResult(source=source.name)
+            return _unchanged(deps, source, now, "same body", started)
         # parsing a big feed takes seconds: off the event loop, so downloads go on
         parsed = await asyncio.to_thread(_parse, deps, source, answer)
     except SourceError as exc:
@@ -232,6 +214,22 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
         degraded=parsed.problem,
         written=tuple(tally.written),
     )
+
+
+def _unchanged(
+    deps: Deps, source: SourceConfig, now: datetime, outcome: str, started: float
+) -> SourceResult:
+    """A poll that found the source as it was: nothing to parse."""
+    _record_success(deps, source, now)
+    log_event(
+        log,
+        "source.unchanged",
+        source=source.name,
+        url=source.url,
+        outcome=outcome,
+        duration=_since(started),
+    )
+    return SourceResult(source=source.name)
 
 
 def _digest(source: SourceConfig, answer: Fetched) -> str:
