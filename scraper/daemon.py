@@ -271,13 +271,16 @@ class Daemon:
         self.scheduler.start()
         log_event(log, "daemon.started", sources=len(sources))
         await self.stopped.wait()
-        self.scheduler.shutdown(wait=False)
+        # Paused, not shut down: APScheduler's asyncio executor cancels the jobs
+        # still running when it shuts down, and the polls in flight get their grace.
+        self.scheduler.pause()
         if self.inflight:
             _, pending = await asyncio.wait(set(self.inflight), timeout=self.grace)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=1.0)
+        self.scheduler.shutdown(wait=False)
         if service is not None:
             await service.close()
         log_event(log, "daemon.stopped")

@@ -96,6 +96,9 @@ def test_sigterm_with_articles_in_flight_exits_0_without_partial_files(
     assert code == 0, err
     assert took < 10
     assert no_temp_files(project.archive)
+    # the articles in flight got their grace: finished, not cancelled
+    assert project.posts(), err
+    assert "raised an exception" not in err and "Traceback" not in err, err
     for post in project.posts():  # whatever was written is whole
         assert post.read_text(encoding="utf-8").endswith("</div>\n")
     # What was not finished is picked up by the next run, once.
