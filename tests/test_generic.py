@@ -285,10 +285,15 @@ def test_large_page_is_bounded() -> None:
 
 def test_bounded_html() -> None:
     ordinary = "<div><p>a<p>b<ul><li>x<li>y</ul><img src=x><br></div>" * 1000
-    assert bounded_html(ordinary) == ordinary
+    assert bounded_html(ordinary) == ordinary.encode()
     deep = "<div>" * 3000 + "text"
-    assert bounded_html(deep, max_depth=2000) == "<div>" * 2000
-    assert bounded_html("x" * 10, max_chars=4) == "xxxx"
+    assert bounded_html(deep, max_depth=2000) == b"<div>" * 2000
+    assert bounded_html(deep.encode(), max_depth=2000) == b"<div>" * 2000
+    assert bounded_html("x" * 10, max_bytes=4) == b"xxxx"
+    # cut at a character's start, not inside its UTF-8 bytes
+    assert bounded_html("ab早报", max_bytes=4) == b"ab"
+    assert bounded_html("ab早报", max_bytes=5) == "ab早".encode()
+    assert bounded_html("a\ud800b") == b"ab"  # a lone surrogate cannot be encoded
 
 
 def test_bench_adapter_returns_body() -> None:

@@ -60,11 +60,10 @@ def extract_generic(html: str, url: str, *, default_tz: tzinfo = UTC) -> Extract
 
 
 def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
-    if isinstance(html, bytes):
-        html = html.decode("utf-8", "replace")
-    if not html or not html.strip():
+    data = bounded_html(html)  # UTF-8 (bytes as given: what is not UTF-8 becomes U+FFFD)
+    if not data or data.isspace():
         return Extracted(body="", method="generic")
-    tree = LexborHTMLParser(bounded_html(html))
+    tree = LexborHTMLParser(data)
     body = tree.body
     if body is None:
         return _result("", page_metadata(tree, url, default_tz=default_tz))
@@ -72,7 +71,7 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     meta = page_metadata(tree, url, default_tz=default_tz, body_sources=scan.sources)
     scan.remove_junk()
     # (the selector walks the whole tree: not for the many pages that cannot match)
-    marked_nodes = body.css("[itemprop~=articleBody]") if "articleBody" in html else []
+    marked_nodes = body.css("[itemprop~=articleBody]") if b"articleBody" in data else []
     marked = frozenset(node.mem_id for node in marked_nodes)
     region = body if marked else _article_region(body, scan.prose)
     page = paragraphs.Page(region, marked_nodes)
