@@ -8,6 +8,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# git (and ssh, for pushing over SSH) for `git: {commit: true}`. The archive is
+# usually a bind-mounted repository owned by a host user, not by this image's
+# user: trusting every repository is what makes git work on it at all, and the
+# only repositories this container sees are the ones mounted into it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git openssh-client \
+ && rm -rf /var/lib/apt/lists/* \
+ && git config --system --add safe.directory '*'
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY scraper ./scraper

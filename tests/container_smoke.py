@@ -109,6 +109,7 @@ def main() -> int:
                     "allow_private_networks": True,
                     "proxy": site.url,
                     "http": {"ca_bundle": "ca.pem", "timeout": "10s"},
+                    "git": {"commit": True},  # the image's git, on a host-owned repository
                     "sources": [
                         {
                             "name": "rss",
@@ -131,9 +132,11 @@ def main() -> int:
         )
         for sub in ("archive", "state"):
             (data / sub).mkdir()
+        subprocess.run(["git", "init", "-q", str(data / "archive")], check=True)
         os.chmod(data, 0o777)
-        for sub in ("archive", "state"):
-            os.chmod(data / sub, 0o777)
+        # The image's user is not the host's: let it write (as a matching --user would).
+        for path in [data / "state", data / "archive", *(data / "archive").rglob("*")]:
+            os.chmod(path, 0o777 if path.is_dir() else 0o666)
         run = subprocess.run(
             [
                 str(TOOL),
@@ -169,6 +172,14 @@ def main() -> int:
                 problems.append(f"missing paragraph of {s.url}")
         if not (data / "state" / "scraper.sqlite3").exists():
             problems.append("no state database written")
+        log = subprocess.run(
+            ["git", "-C", str(data / "archive"), "log", "--format=%s"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if log.stdout.strip() != "Archive 4 articles: rss (2), zaobao-realtime-china (2)":
+            problems.append(f"expected one commit of the 4 posts, git log says {log.stdout!r}")
         health = subprocess.run(
             [str(TOOL), "run", "--rm", TAG, "check"],
             capture_output=True,
