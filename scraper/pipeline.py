@@ -84,6 +84,7 @@ class Deps:
 class _Tally:
     new: int = 0
     unchanged: int = 0
+    gave_up: int = 0
     written: list[str] = field(default_factory=list)
     failed: list[EntryFailure] = field(default_factory=list)
     held_back: bool = False  # some entry will be retried: keep the validators unsaved
@@ -203,6 +204,7 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
         outcome="ok" if not tally.failed else "partial",
         new=tally.new,
         unchanged=tally.unchanged,
+        gave_up=tally.gave_up,
         failed=len(tally.failed),
         duration=_since(started),
     )
@@ -210,6 +212,7 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
         source=source.name,
         new=tally.new,
         unchanged=tally.unchanged,
+        gave_up=tally.gave_up,
         failed=tuple(tally.failed),
         degraded=parsed.problem,
         written=tuple(tally.written),
@@ -262,7 +265,8 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
     now = deps.clock()
     for entry, relpath in plan.recovered:
         deps.state.mark_done(source.name, entry.id, entry.link, relpath, now)
-    tally.unchanged = len(plan.known) + len(plan.gave_up)
+    tally.unchanged = len(plan.known)
+    tally.gave_up = len(plan.gave_up)
     if plan.deferred:
         tally.held_back = True  # more than max_new: the rest comes next poll
 

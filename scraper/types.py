@@ -116,6 +116,7 @@ class SourceResult:
     source: str
     new: int = 0  # files written
     unchanged: int = 0  # entries already archived (or feed answered 304)
+    gave_up: int = 0  # entries no longer tried: they failed ``max_attempts`` times
     failed: tuple[EntryFailure, ...] = ()
     error: str | None = None  # the whole source failed: the reason
     degraded: str | None = None  # parsed with problems: the reason

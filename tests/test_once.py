@@ -11,6 +11,7 @@ import re
 import select
 import subprocess
 from datetime import UTC, datetime, timedelta
+from html import escape
 
 from conftest import Project, clean_env
 from newsfixtures import article_page, make_story, rss2
@@ -186,3 +187,27 @@ def test_status_before_and_after_runs(project: Project) -> None:
         "articles": 0,
         "next_poll": None,
     }
+
+
+def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: Project) -> None:
+    good, bad = (
+        make_story("https://news.example.test", n, T0 + timedelta(minutes=n)) for n in (1, 2)
+    )
+    project.site.add(good.url, article_page(good))
+    project.site.add(bad.url, "server trouble", status=500, content_type="text/plain")
+    feed = rss2([good, bad]).replace(escape(f"<p>{bad.paragraphs[0]}</p>"), "")
+    project.site.add(FEED, feed, content_type="application/rss+xml")  # (no content to fall back on)
+    project.write_config([{"name": "rss", "url": FEED}], max_attempts=2)
+    bad_path = bad.url.split("news.example.test", 1)[1]
+
+    first, second = project.scrape("--once"), project.scrape("--once")
+    assert first.returncode == second.returncode == 1
+    assert "rss  new 1, unchanged 0, failed 1" in first.stdout
+    assert "rss  new 0, unchanged 1, failed 1" in second.stdout
+    tries = len(project.site.hits(bad_path))
+
+    third = project.scrape("--once")
+    assert third.returncode == 0  # reported twice already: cron stays quiet now
+    assert "rss  new 0, unchanged 1, failed 0, given up 1" in third.stdout
+    assert len(project.site.hits(bad_path)) == tries  # not asked for again
+    assert '"gave_up": 1' in third.stderr or "gave_up=1" in third.stderr
