@@ -206,6 +206,9 @@ class Settings(BaseModel):
     git: GitSettings = Field(default_factory=GitSettings)
     images: Literal["keep", "download"] = "keep"  # download: copies under assets/
     image_max_size: Size = 5 * 1024 * 1024
+    # what the body's src of a local copy starts with, before assets/…: "/" for a site
+    # at its domain's root, the site's address when it is not (GitHub project pages)
+    image_base_url: str = "/"
     # processes extracting articles: None, one per core; 0, none (in the main process)
     extract_workers: int | None = Field(default=None, ge=0, le=256)
     config_path: Path | None = Field(default=None, exclude=True)
@@ -219,6 +222,21 @@ class Settings(BaseModel):
         if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
             raise ValueError(f"{v!r} is not a proxy URL such as http://proxy:3128")
         return v
+
+    @field_validator("image_base_url")
+    @classmethod
+    def _image_base_url(cls, v: str) -> str:
+        v = v.strip()
+        parts = urlsplit(v)
+        absolute = parts.scheme in ("http", "https") and bool(parts.hostname)
+        if not (absolute or (v.startswith("/") and not v.startswith("//") and not parts.scheme)):
+            raise ValueError(
+                f"{v!r} is neither a path from the site's root (/archive/) nor an http(s) "
+                "URL (https://example.github.io/archive/)"
+            )
+        if parts.query or parts.fragment or any(c in v for c in "\"\\<>' \t\n"):
+            raise ValueError(f"{v!r}: no query, fragment, quotes or spaces in a base URL")
+        return v if v.endswith("/") else v + "/"
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:

@@ -212,10 +212,12 @@ class Daemon:
                 self.deps.fetcher,
                 plan.settings.archive_dir,
                 max_bytes=plan.settings.image_max_size,
+                base_url=plan.settings.image_base_url,
                 observer=self.deps.observer,
             )
         else:
             self.deps.images.max_bytes = plan.settings.image_max_size
+            self.deps.images.base_url = plan.settings.image_base_url
         self.reload_error = None
         self.deps.observer.config_reloaded(ok=True)
         self._tell_known(plan.added)

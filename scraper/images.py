@@ -5,7 +5,8 @@ Each ``<img src>`` of a body is fetched through the shared ``Fetcher`` (same
 host limits, delays, retries, size cap and address guard), checked to be a
 raster image both by its Content-Type and by its first bytes (SVG is refused:
 it can carry scripts), stored once per content at
-``assets/<year>/<sha256[:16]>.<ext>`` and the body pointed at ``/assets/…``.
+``assets/<year>/<sha256[:16]>.<ext>`` and the body pointed at ``/assets/…`` (or
+``<image_base_url>assets/…``).
 An image that fails keeps its remote address; it never fails the article.
 """
 
@@ -129,11 +130,13 @@ class ImageLocaliser:
         root: Path,
         *,
         max_bytes: int,
+        base_url: str = "/",
         observer: Observer | None = None,
     ) -> None:
         self.fetcher = fetcher
         self.root = root
         self.max_bytes = max_bytes
+        self.base_url = base_url  # what a local copy's src starts with, before assets/
         self.observer = observer or Observer()
         self._known: dict[str, str] = {}  # image URL → relpath, this process
 
@@ -145,7 +148,8 @@ class ImageLocaliser:
         if not urls:
             return body, ()
         got = await asyncio.gather(*(self._one(url, year, source, article) for url in urls))
-        local = {url: "/" + relpath for url, (relpath, _) in zip(urls, got, strict=True) if relpath}
+        base = self.base_url
+        local = {url: base + path for url, (path, _) in zip(urls, got, strict=True) if path}
         written = tuple(relpath for relpath, new in got if relpath and new)
         return with_sources(body, local), written
 

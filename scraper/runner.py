@@ -101,7 +101,11 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
             archived=archived,
             observer=observer,
             images=ImageLocaliser(
-                fetcher, settings.archive_dir, max_bytes=settings.image_max_size, observer=observer
+                fetcher,
+                settings.archive_dir,
+                max_bytes=settings.image_max_size,
+                base_url=settings.image_base_url,
+                observer=observer,
             )
             if settings.images == "download"
             else None,

@@ -119,3 +119,27 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     assert settings.sources == ()
     assert settings.http.max_connections == 16 and settings.http.max_per_host == 2
     assert settings.http.max_body == 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("/", "/"),
+        ("/archive", "/archive/"),
+        (" https://me.github.io/archive/ ", "https://me.github.io/archive/"),
+        ("http://example.test", "http://example.test/"),
+    ],
+)
+def test_image_base_url(given: str, kept: str) -> None:
+    assert settings_from_dict({"image_base_url": given}, Path("/tmp")).image_base_url == kept
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["archive/", "//cdn.example/", "ftp://x.example/", "javascript:alert(1)//", "/a b/", '/a"/',
+     "/assets/?v=1", "https://x.example/#top"],
+)  # fmt: skip
+def test_bad_image_base_url(bad: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict({"image_base_url": bad}, Path("/tmp"))
+    assert info.value.problems[0].startswith("image_base_url: ")

@@ -141,6 +141,21 @@ def test_images_are_stored_once_and_failures_keep_the_remote_address(project: Pr
     assert len(project.posts()) == 2
 
 
+def test_image_base_url_makes_the_sources_absolute(project: Project) -> None:
+    one, _ = serve(project)
+    project.write_config(
+        [{"name": "rss", "url": FEED}],
+        images="download",
+        image_base_url="https://me.github.io/archive",  # a project site, not at the root
+    )
+    result = project.scrape("--once")
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = next(p for p in project.posts() if one.url in p.read_text(encoding="utf-8"))
+    text = first.read_text(encoding="utf-8")
+    assert f'src="https://me.github.io/archive/{asset_relpath(png(200), "png", 2026)}"' in text
+    assert 'src="/assets/' not in text
+
+
 def test_git_commit_includes_the_images(
     project: Project, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
