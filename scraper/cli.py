@@ -75,7 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         "scheduler beat in the last 2 minutes",
     )
     status = sub.add_parser(
-        "status", parents=[common], help="per source: last success and error, articles, next poll"
+        "status",
+        parents=[common],
+        help="per source: last success and error, articles, failed ones, next poll",
     )
     status.add_argument("--json", action="store_true", help="as JSON")
     init = sub.add_parser(

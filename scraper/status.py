@@ -1,8 +1,9 @@
 """``scrape status``: what the state says about each source, for people and scripts.
 
-Per source: last success, last error, articles archived, consecutive failures
-and next poll; sources the state knows but the config no longer names are
-listed too, marked so. Reading never creates a state database.
+Per source: last success, last error, articles archived, consecutive failures,
+next poll, and the articles that failed (those tried ``max_attempts`` times are
+given up); sources the state knows but the config no longer names are listed
+too, marked so. Reading never creates a state database.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scraper.config import Settings
-from scraper.state import SourceHealth, State
+from scraper.state import FailedEntry, SourceHealth, State
+
+_FAILED_SHOWN = 5  # failed articles listed per source in the text; --json lists all
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,18 +31,32 @@ class SourceStatus:
     consecutive_failures: int
     articles: int
     next_poll: datetime | None
+    failed: tuple[FailedEntry, ...] = ()  # articles not archived, latest try first
+    max_attempts: int = 5  # tries before an article is given up
+
+    @property
+    def given_up(self) -> int:
+        return sum(1 for f in self.failed if f.attempts >= self.max_attempts)
 
 
-def read_health(settings: Settings) -> dict[str, SourceHealth]:
-    """Every source's health from the state; empty when there is no state yet."""
+@dataclass(frozen=True, slots=True)
+class StateView:
+    health: dict[str, SourceHealth]
+    failed: dict[str, list[FailedEntry]]
+
+
+def read_health(settings: Settings) -> StateView:
+    """Every source's health and failed articles from the state; empty when there
+    is no state yet."""
     if not settings.state_path.exists():
-        return {}
+        return StateView({}, {})
     with State(settings.state_path) as state:
-        return {h.source: h for h in state.all_health()}
+        return StateView({h.source: h for h in state.all_health()}, state.failed_entries())
 
 
-def statuses(settings: Settings, health: Mapping[str, SourceHealth]) -> list[SourceStatus]:
+def statuses(settings: Settings, view: StateView) -> list[SourceStatus]:
     """Configured sources in config order, then those only the state knows, by name."""
+    health: Mapping[str, SourceHealth] = view.health
     out: list[SourceStatus] = []
     names = [s.name for s in settings.sources]
     enabled = {s.name: s.enabled for s in settings.sources}
@@ -56,6 +73,8 @@ def statuses(settings: Settings, health: Mapping[str, SourceHealth]) -> list[Sou
                 consecutive_failures=h.consecutive_failures,
                 articles=h.articles,
                 next_poll=h.next_poll,
+                failed=tuple(view.failed.get(name, ())),
+                max_attempts=settings.max_attempts,
             )
         )
     return out
@@ -104,10 +123,26 @@ def format_text(rows: Sequence[SourceStatus], now: datetime) -> str:
                 f"  last error    {_when(s.last_error_at, now, 'unknown')}: {s.last_error}"
             )
         lines.append(f"  articles      {s.articles}")
+        if s.failed:
+            lines += _failed_lines(s, now)
         if s.configured and s.enabled:
             lines.append(f"  next poll     {_when(s.next_poll, now, 'when the daemon starts')}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _failed_lines(s: SourceStatus, now: datetime) -> list[str]:
+    count = len(s.failed)
+    head = f"  failed        {count} article{'s' if count != 1 else ''}"
+    lines = [head + (f", {s.given_up} given up" if s.given_up else "")]
+    for f in s.failed[:_FAILED_SHOWN]:
+        tries = f"{f.attempts} tr{'ies' if f.attempts != 1 else 'y'}"
+        verdict = ", given up" if f.attempts >= s.max_attempts else ""
+        when = _ago(f.last_try, now) if f.last_try else "unknown"
+        lines.append(f"    {f.url}  {f.last_error or 'no reason kept'} ({tries}{verdict}, {when})")
+    if count > _FAILED_SHOWN:
+        lines.append(f"    … and {count - _FAILED_SHOWN} more (status --json lists them all)")
+    return lines
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -128,6 +163,16 @@ def as_json(rows: Sequence[SourceStatus]) -> str:
                 "consecutive_failures": s.consecutive_failures,
                 "articles": s.articles,
                 "next_poll": _iso(s.next_poll),
+                "failed_articles": [
+                    {
+                        "url": f.url,
+                        "attempts": f.attempts,
+                        "given_up": f.attempts >= s.max_attempts,
+                        "last_error": f.last_error,
+                        "last_try": _iso(f.last_try),
+                    }
+                    for f in s.failed
+                ],
             }
             for s in rows
         ]

@@ -17,6 +17,8 @@ from conftest import Project, clean_env
 from newsfixtures import article_page, make_story, rss2
 
 from scraper.progress import Progress, display_width, fit
+from scraper.state import FailedEntry
+from scraper.status import SourceStatus, format_text
 from scraper.types import SourceResult
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -186,6 +188,7 @@ def test_status_before_and_after_runs(project: Project) -> None:
         "consecutive_failures": 0,
         "articles": 0,
         "next_poll": None,
+        "failed_articles": [],
     }
 
 
@@ -200,7 +203,11 @@ def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: 
     project.write_config([{"name": "rss", "url": FEED}], max_attempts=2)
     bad_path = bad.url.split("news.example.test", 1)[1]
 
-    first, second = project.scrape("--once"), project.scrape("--once")
+    first = project.scrape("--once")
+    status = project.scrape("status").stdout
+    assert "  failed        1 article\n" in status  # not given up yet
+    assert f"    {bad.url}  HTTP 500" in status and "(1 try, " in status
+    second = project.scrape("--once")
     assert first.returncode == second.returncode == 1
     assert "rss  new 1, unchanged 0, failed 1" in first.stdout
     assert "rss  new 0, unchanged 1, failed 1" in second.stdout
@@ -211,3 +218,37 @@ def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: 
     assert "rss  new 0, unchanged 1, failed 0, given up 1" in third.stdout
     assert len(project.site.hits(bad_path)) == tries  # not asked for again
     assert '"gave_up": 1' in third.stderr or "gave_up=1" in third.stderr
+
+    status = project.scrape("status").stdout
+    assert "  failed        1 article, 1 given up" in status
+    assert "(2 tries, given up, " in status
+    doc = json.loads(project.scrape("status", "--json").stdout)
+    [failed] = doc["sources"][0]["failed_articles"]
+    assert failed["url"] == bad.url and failed["attempts"] == 2 and failed["given_up"] is True
+    assert failed["last_error"].startswith("HTTP 500") and failed["last_try"].endswith("Z")
+
+
+def test_status_lists_the_latest_failed_articles_and_counts_the_rest() -> None:
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    failed = tuple(
+        FailedEntry(f"https://x.test/{n}", attempts=n, last_error=None, last_try=now)
+        for n in range(1, 8)
+    )
+    row = SourceStatus(
+        source="x",
+        configured=True,
+        enabled=True,
+        last_success=now,
+        last_error=None,
+        last_error_at=None,
+        consecutive_failures=0,
+        articles=3,
+        next_poll=None,
+        failed=failed,
+        max_attempts=5,
+    )
+    text = format_text([row], now)
+    assert "  failed        7 articles, 3 given up" in text
+    assert "https://x.test/5  no reason kept (5 tries, given up, 0s ago)" in text
+    assert "https://x.test/6" not in text  # five shown, newest first as the state gives them
+    assert "    … and 2 more (status --json lists them all)" in text

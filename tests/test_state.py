@@ -223,3 +223,21 @@ def test_lock_is_released_even_after_a_crash_of_the_holder(path: Path) -> None:
     assert done.returncode == 3
     with acquire_lock(path):
         pass
+
+
+def test_failed_entries_per_source_latest_try_first(state: State) -> None:
+    later = NOW + timedelta(minutes=5)
+    state.mark_failed("a", "1", "https://a.test/1", "HTTP 500", NOW)
+    state.mark_failed("a", "2", "https://a.test/2", "timeout", later)
+    state.mark_failed("a", "1", "https://a.test/1", "HTTP 502", NOW + timedelta(minutes=1))
+    state.mark_failed("b", "9", "https://b.test/9", "HTTP 404", NOW)
+    state.mark_done("b", "9", "https://b.test/9", "_posts/x.md", later)  # archived at last
+    state.mark_failed("a", "3", "https://a.test/3", "HTTP 500", NOW)
+    state.mark_done("a", "3", "https://a.test/3", "_posts/y.md", later)
+    found = state.failed_entries()
+    assert list(found) == ["a"]
+    assert [(f.url, f.attempts, f.last_error) for f in found["a"]] == [
+        ("https://a.test/2", 1, "timeout"),
+        ("https://a.test/1", 2, "HTTP 502"),
+    ]
+    assert found["a"][0].last_try == later
