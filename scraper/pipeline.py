@@ -105,6 +105,8 @@ def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
             content_type=fetched.content_type,
             encoding=fetched.encoding,
         )
+    if not _may_be_html(fetched):
+        raise ParseError(fetched.url, f"not an HTML page ({fetched.content_type or 'binary'})")
     rule = _rule_for(deps, source, fetched.url)
     selectors = [source.links] if source.links else list(rule.listing_links if rule else ())
     if not selectors:
@@ -123,6 +125,17 @@ def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
     raise ParseError(
         fetched.url, parsed.problem or "no article links found (has the page layout changed?)"
     )
+
+
+def _may_be_html(fetched: Fetched) -> bool:
+    """Whether a listing page can be HTML: no NUL in its first bytes (unless UTF-16
+    says so with its byte order mark), and a type that says HTML, text, nothing, or
+    nothing useful (octet-stream)."""
+    head = fetched.content[:1024]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    kind = fetched.content_type
+    return kind in _HTML_TYPES or kind == "application/octet-stream"
 
 
 async def run_source(deps: Deps, source: SourceConfig) -> SourceResult:

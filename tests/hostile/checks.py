@@ -249,6 +249,15 @@ def run_measured(
     return run
 
 
+def summary_lines(stdout: str) -> dict[str, str]:
+    """Each source's summary line, by source name."""
+    found = {}
+    for line in stdout.splitlines():
+        if m := re.match(r"^(\S+)\s{2,}(.*)$", line):
+            found[m[1]] = m[2]
+    return found
+
+
 def assert_survived(run: Run) -> None:
     """The process ended on its own terms: 0 or 1, no traceback."""
     assert run.returncode in (0, 1), f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"

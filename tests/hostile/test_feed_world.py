@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from hostile.checks import assert_survived, check_archive
+from hostile.checks import assert_survived, check_archive, summary_lines
 from hostile.conftest import HostileProject
 from hostile.server import HostileSite, Reply
 from hostile.world import (
@@ -26,15 +26,6 @@ from hostile.world import (
 )
 
 SECRET = "SECRET-7f3a9c-do-not-leak"
-
-
-def summary_lines(stdout: str) -> dict[str, str]:
-    """Each source's summary line, by source name."""
-    found = {}
-    for line in stdout.splitlines():
-        if m := re.match(r"^(\S+)\s{2,}(.*)$", line):
-            found[m[1]] = m[2]
-    return found
 
 
 def story(site: HostileSite, url: str, title: str) -> str:
