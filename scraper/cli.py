@@ -80,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
         help="per source: last success and error, articles, failed ones, next poll",
     )
     status.add_argument("--json", action="store_true", help="as JSON")
+    retry = sub.add_parser(
+        "retry",
+        parents=[common],
+        help="give the failed articles (given up ones too) a new round of tries, "
+        "from the next poll",
+    )
+    retry.add_argument("names", nargs="*", metavar="SOURCE", help="default: every source")
     init = sub.add_parser(
         "init", parents=[common], help="lay out a new archive folder (Jekyll site + config.yaml)"
     )
@@ -273,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = statuses(settings, read_health(settings))
             print(as_json(rows) if args.json else format_text(rows, datetime.now(UTC)))
             return EXIT_OK
+        if command == "retry":
+            return _retry(settings, args.names)
         from scraper.runner import select_sources
 
         select_sources(settings, args.source)
@@ -297,6 +306,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScraperError as exc:
         print(f"scrape: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _retry(settings: Settings, names: Sequence[str]) -> int:
+    """Resets the tries of the failed articles of ``names`` (every source when
+    none): the next poll, of the daemon or ``--once``, fetches them again."""
+    from scraper.runner import select_sources
+    from scraper.state import State
+
+    chosen = [s.name for s in select_sources(settings, names)] if names else []
+    if not settings.state_path.exists():
+        print("no failed articles: there is no state yet")
+        return EXIT_OK
+    with State(settings.state_path) as state:
+        count = state.revive(chosen)
+    noun = "article" if count == 1 else "articles"
+    where = ", ".join(chosen) if chosen else "every source"
+    print(f"{count} failed {noun} of {where}: tried again from the next poll")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

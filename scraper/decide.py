@@ -14,6 +14,13 @@ from typing import Literal
 from scraper.types import Entry
 
 MAX_BACKOFF = 6 * 3600.0  # seconds; a failing source is still tried four times a day
+# How long after its n-th failed try an article is tried again: the first retry comes
+# with the next poll, the later ones spread the default five tries over about nine
+# hours, so that an outage of the article pages of an hour or two loses nothing.
+RETRY_AFTER = (
+    timedelta(0), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=6),
+    timedelta(hours=12),
+)  # fmt: skip
 JITTER_SPREAD = 0.1  # ± share of the delay, so sources polled together drift apart
 
 EntryStatus = Literal["seen", "done", "failed"]
@@ -31,12 +38,21 @@ class EntryRecord:
     first_seen: datetime
     path: str | None = None  # relpath written, when done
     last_error: str | None = None
+    last_try: datetime | None = None  # of a failed entry: when it last failed
+
+
+def retry_due(record: EntryRecord, now: datetime) -> bool:
+    """Whether a failed entry may be tried again at ``now`` (``RETRY_AFTER``)."""
+    if record.status != "failed" or record.attempts <= 0 or record.last_try is None:
+        return True
+    wait = RETRY_AFTER[min(record.attempts, len(RETRY_AFTER)) - 1]
+    return now >= record.last_try + wait
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     """The decision for one poll's entries; every entry lands in exactly one of
-    ``fetch``, ``known``, ``gave_up`` and ``deferred``."""
+    ``fetch``, ``known``, ``gave_up``, ``deferred`` and ``waiting``."""
 
     fetch: tuple[Entry, ...]  # to fetch now, in feed order
     known: tuple[Entry, ...]  # archived already (includes the recovered ones)
@@ -45,6 +61,7 @@ class Plan:
     # is the relpath if ``archived_urls`` was a URL → relpath mapping, else the URL
     recovered: tuple[tuple[Entry, str], ...]
     deferred: tuple[Entry, ...] = ()  # new, but over ``max_new``: next poll
+    waiting: tuple[Entry, ...] = ()  # failed, and not due for another try yet
 
 
 def _archived_at(entry: Entry, archived: Container[str]) -> str | None:
@@ -67,16 +84,19 @@ def plan_entries(
     *,
     max_attempts: int,
     max_new: int,
+    now: datetime | None = None,
 ) -> Plan:
     """Sort a poll's entries (repeated ids counted once) into what to fetch, what is
-    archived already, and what to give up on. ``records`` is keyed by entry id;
-    ``archived_urls`` is a set of URLs or a mapping URL → relpath
+    archived already, what waits for its next try (``retry_due`` at ``now``; None:
+    every failed entry is due) and what to give up on. ``records`` is keyed by
+    entry id; ``archived_urls`` is a set of URLs or a mapping URL → relpath
     (``Archive.archived_paths()``)."""
     fetch: list[Entry] = []
     known: list[Entry] = []
     gave_up: list[Entry] = []
     recovered: list[tuple[Entry, str]] = []
     deferred: list[Entry] = []
+    waiting: list[Entry] = []
     seen_ids: set[str] = set()
     for entry in entries:
         if entry.id in seen_ids:
@@ -90,11 +110,20 @@ def plan_entries(
             recovered.append((entry, where))
         elif record is not None and record.attempts >= max_attempts:
             gave_up.append(entry)
+        elif record is not None and now is not None and not retry_due(record, now):
+            waiting.append(entry)
         elif len(fetch) < max_new:
             fetch.append(entry)
         else:
             deferred.append(entry)
-    return Plan(tuple(fetch), tuple(known), tuple(gave_up), tuple(recovered), tuple(deferred))
+    return Plan(
+        tuple(fetch),
+        tuple(known),
+        tuple(gave_up),
+        tuple(recovered),
+        tuple(deferred),
+        tuple(waiting),
+    )
 
 
 def next_poll(

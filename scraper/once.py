@@ -37,6 +37,8 @@ def summary(results: Sequence[SourceResult], *, quiet: bool = False) -> str:
             status = f"FAILED: {r.error}"
         else:
             status = f"new {r.new}, unchanged {r.unchanged}, failed {len(r.failed)}"
+            if r.waiting:
+                status += f", to retry {r.waiting}"
             if r.gave_up:
                 status += f", given up {r.gave_up}"
             if r.degraded:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from scraper.archive import Archive
 from scraper.config import Settings, SourceConfig
-from scraper.decide import article_date, next_poll, plan_entries
+from scraper.decide import EntryRecord, article_date, next_poll, plan_entries, retry_due
 from scraper.errors import (
     ArchiveError,
     ExtractError,
@@ -85,6 +85,7 @@ class _Tally:
     new: int = 0
     unchanged: int = 0
     gave_up: int = 0
+    waiting: int = 0
     written: list[str] = field(default_factory=list)
     failed: list[EntryFailure] = field(default_factory=list)
     held_back: bool = False  # some entry will be retried: keep the validators unsaved
@@ -172,10 +173,10 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
     try:
         answer = await deps.fetcher.get(source.url, validators=validators)
         if isinstance(answer, NotModified):
-            return _unchanged(deps, source, now, "304", started)
+            return await _unchanged(deps, source, now, "304", started)
         digest = _digest(source, answer) if source.kind == "feed" else None
         if digest is not None and digest == state.feed_digest(source.name, source.url):
-            return _unchanged(deps, source, now, "same body", started)
+            return await _unchanged(deps, source, now, "same body", started)
         # parsing a big feed takes seconds: off the event loop, so downloads go on
         parsed = await asyncio.to_thread(_parse, deps, source, answer)
     except SourceError as exc:
@@ -218,24 +219,32 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
         new=tally.new,
         unchanged=tally.unchanged,
         gave_up=tally.gave_up,
+        waiting=tally.waiting,
         failed=len(tally.failed),
         duration=_since(started),
     )
+    return _result(source, tally, degraded=parsed.problem)
+
+
+def _result(source: SourceConfig, tally: _Tally, degraded: str | None = None) -> SourceResult:
     return SourceResult(
         source=source.name,
         new=tally.new,
         unchanged=tally.unchanged,
         gave_up=tally.gave_up,
+        waiting=tally.waiting,
         failed=tuple(tally.failed),
-        degraded=parsed.problem,
+        degraded=degraded,
         written=tuple(tally.written),
     )
 
 
-def _unchanged(
+async def _unchanged(
     deps: Deps, source: SourceConfig, now: datetime, outcome: str, started: float
 ) -> SourceResult:
-    """A poll that found the source as it was: nothing to parse."""
+    """A poll that found the source as it was: nothing to parse, but the failed
+    entries that are due are tried again."""
+    tally = await _archive_entries(deps, source, ())
     _record_success(deps, source, now)
     log_event(
         log,
@@ -243,9 +252,12 @@ def _unchanged(
         source=source.name,
         url=source.url,
         outcome=outcome,
+        new=tally.new,
+        waiting=tally.waiting,
+        failed=len(tally.failed),
         duration=_since(started),
     )
-    return SourceResult(source=source.name)
+    return _result(source, tally)
 
 
 def _digest(source: SourceConfig, answer: Fetched) -> str:
@@ -266,22 +278,32 @@ def _since(started: float) -> str:
 
 
 async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entry, ...]) -> _Tally:
+    """Archive what is new among ``entries`` (the source's listing this poll; empty
+    when it is unchanged), and retry the source's failed entries that are due,
+    listed or not: an article that fell off a listing still gets its tries."""
     tally = _Tally()
     records = deps.state.entries(source.name, [e.id for e in entries])
+    now = deps.clock()
     plan = plan_entries(
         entries,
         records,
         deps.archived,
         max_attempts=deps.settings.max_attempts,
         max_new=source.max_new,
+        now=now,
     )
-    now = deps.clock()
     for entry, relpath in plan.recovered:
         deps.state.mark_done(source.name, entry.id, entry.link, relpath, now)
     tally.unchanged = len(plan.known)
     tally.gave_up = len(plan.gave_up)
     if plan.deferred:
         tally.held_back = True  # more than max_new: the rest comes next poll
+    # a waiting entry is read from the feed again when due: its text is the last resort
+    tally.held_back = tally.held_back or bool(plan.waiting)
+    unlisted, waiting = _unlisted_retries(deps, source, {e.id for e in entries}, now)
+    records.update((record.entry_id, record) for record in unlisted)
+    fetch = [*plan.fetch, *(Entry(id=r.entry_id, link=r.url) for r in unlisted)]
+    tally.waiting = len(plan.waiting) + waiting
 
     async def one(entry: Entry) -> None:
         if deps.stopping.is_set():
@@ -324,9 +346,26 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
         finally:
             deps.observer.queue_changed(-1)
 
-    deps.observer.queue_changed(len(plan.fetch))
-    await asyncio.gather(*(counted(e) for e in plan.fetch))
+    deps.observer.queue_changed(len(fetch))
+    await asyncio.gather(*(counted(e) for e in fetch))
     return tally
+
+
+def _unlisted_retries(
+    deps: Deps, source: SourceConfig, listed: set[str], now: datetime
+) -> tuple[list[EntryRecord], int]:
+    """The source's failed entries not in ``listed`` that are due for another try (at
+    most ``max_new``), and how many others wait for theirs."""
+    due: list[EntryRecord] = []
+    waiting = 0
+    for record in deps.state.retry_candidates(source.name, deps.settings.max_attempts):
+        if record.entry_id in listed:
+            continue
+        if retry_due(record, now) and len(due) < source.max_new:
+            due.append(record)
+        else:
+            waiting += 1
+    return due, waiting
 
 
 async def _fetch_page(

@@ -12,11 +12,12 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from scraper.decide import EntryRecord
 from scraper.errors import StateError
@@ -69,7 +70,29 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (source, url)
     ) WITHOUT ROWID;
     """,
+    # Every poll looks for its source's failed entries to retry: without this, that
+    # reads all the entries the source ever had.
+    """
+    CREATE INDEX entries_failed ON entries (source, updated) WHERE status = 'failed';
+    """,
 )
+
+
+_RECORD_COLUMNS = "source, entry_id, url, status, attempts, first_seen, path, last_error, updated"
+
+
+def _record(row: Sequence[Any]) -> EntryRecord:
+    return EntryRecord(
+        source=row[0],
+        entry_id=row[1],
+        url=row[2],
+        status=row[3],
+        attempts=row[4],
+        first_seen=datetime.fromisoformat(row[5]),
+        path=row[6],
+        last_error=row[7],
+        last_try=_time(row[8]) if row[3] == "failed" else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,22 +255,32 @@ class State:
                 chunk = wanted[start : start + _CHUNK]
                 marks = ", ".join("?" * len(chunk))
                 rows = self._db.execute(
-                    "SELECT source, entry_id, url, status, attempts, first_seen, path, last_error"
+                    f"SELECT {_RECORD_COLUMNS}"
                     f" FROM entries WHERE source = ? AND entry_id IN ({marks})",
                     (source, *chunk),
                 )
                 for row in rows:
-                    found[row[1]] = EntryRecord(
-                        source=row[0],
-                        entry_id=row[1],
-                        url=row[2],
-                        status=row[3],
-                        attempts=row[4],
-                        first_seen=datetime.fromisoformat(row[5]),
-                        path=row[6],
-                        last_error=row[7],
-                    )
+                    found[row[1]] = _record(row)
         return found
+
+    def retry_candidates(self, source: str, max_attempts: int) -> list[EntryRecord]:
+        """The source's failed entries with tries left, the longest waiting first."""
+        with self._errors():
+            rows = self._db.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM entries"
+                " WHERE source = ? AND status = 'failed' AND attempts < ? ORDER BY updated",
+                (source, max_attempts),
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def revive(self, sources: Sequence[str]) -> int:
+        """Gives the failed entries of ``sources`` (all, when empty) a new round of
+        tries, due at once, given up or not; how many there were."""
+        where, params = "status = 'failed'", tuple(sources)
+        if sources:
+            where += f" AND source IN ({', '.join('?' * len(sources))})"
+        with self._transaction() as db:
+            return db.execute(f"UPDATE entries SET attempts = 0 WHERE {where}", params).rowcount
 
     def first_seen(self, source: str, entry_id: str, url: str, now: datetime) -> datetime:
         """When the entry was first seen; records ``now`` (status "seen") if new."""

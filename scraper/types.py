@@ -117,6 +117,7 @@ class SourceResult:
     new: int = 0  # files written
     unchanged: int = 0  # entries already archived (or feed answered 304)
     gave_up: int = 0  # entries no longer tried: they failed ``max_attempts`` times
+    waiting: int = 0  # failed entries whose next try is not due yet
     failed: tuple[EntryFailure, ...] = ()
     error: str | None = None  # the whole source failed: the reason
     degraded: str | None = None  # parsed with problems: the reason

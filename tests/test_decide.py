@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scraper.decide import MAX_BACKOFF, EntryRecord, article_date, next_poll, plan_entries
+from scraper.decide import (
+    MAX_BACKOFF,
+    EntryRecord,
+    article_date,
+    next_poll,
+    plan_entries,
+    retry_due,
+)
 from scraper.types import Entry
 
 NOW = datetime(2021, 11, 22, 4, 48, 56, tzinfo=UTC)
@@ -155,3 +162,38 @@ def test_article_date() -> None:
     assert article_date(published, fetched) == fetched  # a feed's future date
     assert article_date(fetched - timedelta(hours=1), fetched) == fetched - timedelta(hours=1)
     assert article_date(None, fetched) == fetched
+
+
+def failed(e: Entry, attempts: int, last_try: datetime) -> EntryRecord:
+    return EntryRecord("src", e.id, e.link, "failed", attempts, NOW, last_try=last_try)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "wait"),
+    [(1, timedelta(0)), (2, timedelta(minutes=30)), (3, timedelta(hours=2)),
+     (4, timedelta(hours=6)), (5, timedelta(hours=12)), (9, timedelta(hours=12))],
+)  # fmt: skip
+def test_a_failed_entry_waits_longer_after_each_try(attempts: int, wait: timedelta) -> None:
+    e = entry(1)
+    assert retry_due(failed(e, attempts, NOW), NOW + wait)
+    if wait:
+        assert not retry_due(failed(e, attempts, NOW), NOW + wait - timedelta(seconds=1))
+    assert retry_due(record(e), NOW)  # never tried: due
+    assert retry_due(EntryRecord("src", e.id, e.link, "failed", attempts, NOW), NOW)  # no time
+
+
+def test_failed_entries_not_due_wait_and_the_rest_go_on() -> None:
+    fresh, due, early, spent = entry(1), entry(2), entry(3), entry(4)
+    records = {
+        due.id: failed(due, 2, NOW - timedelta(minutes=31)),
+        early.id: failed(early, 2, NOW - timedelta(minutes=5)),
+        spent.id: failed(spent, 5, NOW - timedelta(days=9)),
+    }
+    entries = [fresh, due, early, spent]
+    plan = plan_entries(entries, records, set(), max_attempts=5, max_new=10, now=NOW)
+    assert plan.fetch == (fresh, due)
+    assert plan.waiting == (early,)
+    assert plan.gave_up == (spent,)
+    # without a time, every failed entry with tries left is due (as before)
+    plan = plan_entries(entries, records, set(), max_attempts=5, max_new=10)
+    assert plan.fetch == (fresh, due, early) and plan.waiting == ()

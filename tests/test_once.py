@@ -9,12 +9,13 @@ import os
 import pty
 import re
 import select
+import sqlite3
 import subprocess
 from datetime import UTC, datetime, timedelta
 from html import escape
 
 from conftest import Project, clean_env
-from newsfixtures import article_page, make_story, rss2
+from newsfixtures import Story, article_page, make_story, rss2
 
 from scraper.progress import Progress, display_width, fit
 from scraper.state import FailedEntry
@@ -252,3 +253,74 @@ def test_status_lists_the_latest_failed_articles_and_counts_the_rest() -> None:
     assert "https://x.test/5  no reason kept (5 tries, given up, 0s ago)" in text
     assert "https://x.test/6" not in text  # five shown, newest first as the state gives them
     assert "    … and 2 more (status --json lists them all)" in text
+
+
+def _failing_feed(project: Project, *, max_attempts: int) -> tuple[Story, Story]:
+    """A feed of two articles, the second's page answering 500 and the feed carrying
+    no text of it to fall back on."""
+    good, bad = (
+        make_story("https://news.example.test", n, T0 + timedelta(minutes=n)) for n in (1, 2)
+    )
+    project.site.add(good.url, article_page(good))
+    project.site.add(bad.url, "server trouble", status=500, content_type="text/plain")
+    feed = rss2([good, bad]).replace(escape(f"<p>{bad.paragraphs[0]}</p>"), "")
+    project.site.add(FEED, feed, content_type="application/rss+xml")
+    project.write_config([{"name": "rss", "url": FEED}], max_attempts=max_attempts)
+    return good, bad
+
+
+def _age_failures(project: Project, by: timedelta) -> None:
+    """Moves every failed try back in time, as if ``by`` had passed."""
+    with sqlite3.connect(project.state) as db:
+        for entry_id, updated in db.execute(
+            "SELECT entry_id, updated FROM entries WHERE status = 'failed'"
+        ).fetchall():
+            earlier = (datetime.fromisoformat(updated) - by).isoformat(timespec="microseconds")
+            db.execute("UPDATE entries SET updated = ? WHERE entry_id = ?", (earlier, entry_id))
+    db.close()
+
+
+def test_failed_articles_are_retried_later_even_off_the_listing(project: Project) -> None:
+    good, bad = _failing_feed(project, max_attempts=5)
+    path = bad.url.split("news.example.test", 1)[1]
+    first, second = project.scrape("--once"), project.scrape("--once")
+    assert "rss  new 1, unchanged 0, failed 1" in first.stdout
+    assert "rss  new 0, unchanged 1, failed 1" in second.stdout  # the first retry: at once
+    tries = len(project.site.hits(path))
+
+    third = project.scrape("--once")  # the next one waits half an hour
+    assert third.returncode == 0, third.stdout
+    assert "rss  new 0, unchanged 1, failed 0, to retry 1" in third.stdout
+    assert len(project.site.hits(path)) == tries
+
+    # The article falls off the feed, and its page comes back.
+    project.site.add(FEED, rss2([good]), content_type="application/rss+xml")
+    project.site.add(bad.url, article_page(bad))
+    _age_failures(project, timedelta(minutes=31))
+    fourth = project.scrape("--once")
+    assert fourth.returncode == 0, fourth.stdout + fourth.stderr
+    assert "rss  new 1, unchanged 1, failed 0" in fourth.stdout
+    texts = [p.read_text(encoding="utf-8") for p in project.posts()]
+    assert sum(f"from: {bad.url}" in t for t in texts) == 1
+    assert any(bad.paragraphs[-1] in t for t in texts)
+
+
+def test_retry_gives_given_up_articles_another_round(project: Project) -> None:
+    _, bad = _failing_feed(project, max_attempts=1)
+    path = bad.url.split("news.example.test", 1)[1]
+    assert project.scrape("--once").returncode == 1
+    tries = len(project.site.hits(path))
+    project.site.add(bad.url, article_page(bad))  # the page is back
+    later = project.scrape("--once")
+    assert "given up 1" in later.stdout and len(project.site.hits(path)) == tries
+
+    unknown = project.scrape("retry", "nope")
+    assert unknown.returncode == 2 and "no source of that name" in unknown.stderr
+    retry = project.scrape("retry", "rss")
+    assert retry.returncode == 0, retry.stderr
+    assert retry.stdout.strip() == "1 failed article of rss: tried again from the next poll"
+    again = project.scrape("--once")  # the feed is as it was: not parsed, the retry made
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "rss  new 1, unchanged 0, failed 0" in again.stdout
+    assert any(bad.paragraphs[-1] in p.read_text(encoding="utf-8") for p in project.posts())
+    assert project.scrape("retry").stdout.startswith("0 failed articles of every source")

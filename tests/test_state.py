@@ -36,9 +36,14 @@ def test_creates_folder_schema_and_wal(path: Path) -> None:
     with State(path) as s:
         assert s.journal_mode() == "wal"
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"entries", "validators", "sources", "feed_digests"} <= tables
+    plan = db.execute(
+        "EXPLAIN QUERY PLAN SELECT entry_id FROM entries"
+        " WHERE source = 'a' AND status = 'failed' AND attempts < 5 ORDER BY updated"
+    ).fetchall()
+    assert "entries_failed" in str(plan)  # the retry lookup reads only failed entries
     db.close()
     State(path).close()  # reopening migrates nothing and keeps the data
 
@@ -241,3 +246,19 @@ def test_failed_entries_per_source_latest_try_first(state: State) -> None:
         ("https://a.test/1", 2, "HTTP 502"),
     ]
     assert found["a"][0].last_try == later
+
+
+def test_retry_candidates_and_revive(state: State) -> None:
+    state.mark_failed("a", "1", "https://a.test/1", "HTTP 500", NOW)
+    state.mark_failed("a", "1", "https://a.test/1", "HTTP 500", NOW + timedelta(minutes=1))
+    state.mark_failed("a", "2", "https://a.test/2", "timeout", NOW - timedelta(hours=1))
+    state.mark_failed("b", "3", "https://b.test/3", "HTTP 404", NOW)
+    candidates = state.retry_candidates("a", max_attempts=2)
+    assert [(r.entry_id, r.attempts, r.last_try) for r in candidates] == [
+        ("2", 1, NOW - timedelta(hours=1))  # "1" has had its two tries
+    ]
+    assert state.revive(["a"]) == 2
+    assert [r.entry_id for r in state.retry_candidates("a", max_attempts=2)] == ["2", "1"]
+    assert state.entries("a", ["1"])["1"].attempts == 0
+    assert state.entries("b", ["3"])["3"].attempts == 1  # another source: untouched
+    assert state.revive([]) == 3  # every source
