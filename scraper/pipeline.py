@@ -355,13 +355,16 @@ def _unlisted_retries(
     deps: Deps, source: SourceConfig, listed: set[str], now: datetime
 ) -> tuple[list[EntryRecord], int]:
     """The source's failed entries not in ``listed`` that are due for another try (at
-    most ``max_new``), and how many others wait for theirs."""
+    most ``max_new``), and how many others wait for theirs. One the archive holds
+    by now (under another source, or put there by hand) is marked done instead."""
     due: list[EntryRecord] = []
     waiting = 0
     for record in deps.state.retry_candidates(source.name, deps.settings.max_attempts):
         if record.entry_id in listed:
             continue
-        if retry_due(record, now) and len(due) < source.max_new:
+        if (relpath := deps.archived.get(record.url)) is not None:  # archived meanwhile
+            deps.state.mark_done(source.name, record.entry_id, record.url, relpath, now)
+        elif retry_due(record, now) and len(due) < source.max_new:
             due.append(record)
         else:
             waiting += 1

@@ -324,3 +324,17 @@ def test_retry_gives_given_up_articles_another_round(project: Project) -> None:
     assert "rss  new 1, unchanged 0, failed 0" in again.stdout
     assert any(bad.paragraphs[-1] in p.read_text(encoding="utf-8") for p in project.posts())
     assert project.scrape("retry").stdout.startswith("0 failed articles of every source")
+
+
+def test_a_failed_article_archived_meanwhile_is_not_tried_again(project: Project) -> None:
+    good, bad = _failing_feed(project, max_attempts=5)
+    path = bad.url.split("news.example.test", 1)[1]
+    assert project.scrape("--once").returncode == 1
+    tries = len(project.site.hits(path))
+    project.site.add(FEED, rss2([good]), content_type="application/rss+xml")  # fell off
+    by_hand = project.archive / "_posts" / "2026-11-20-by-hand.md"
+    by_hand.write_text(f"---\ntitle: By hand\nfrom: {bad.url}\n---\n<div>\n<p>x</p>\n</div>\n")
+    run = project.scrape("--once")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert len(project.site.hits(path)) == tries
+    assert "  failed  " not in project.scrape("status").stdout  # marked done, not failed
