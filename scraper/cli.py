@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="--once: print only errors and what failed"
     )
     parser.add_argument(
+        "--due",
+        action="store_true",
+        help="--once: only the sources due by their interval (and backoff after failures), "
+        "as the daemon would poll them: for a cron job run every few minutes",
+    )
+    parser.add_argument(
         "--source",
         action="append",
         default=[],
@@ -67,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--source", action="append", default=argparse.SUPPRESS, metavar="NAME")
     run.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS)
+    run.add_argument("--due", action="store_true", default=argparse.SUPPRESS)
     sub.add_parser("check", parents=[common], help="validate the config and list the sources")
     sub.add_parser(
         "healthcheck",
@@ -285,12 +292,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from scraper.runner import select_sources
 
         select_sources(settings, args.source)
+        if args.due and not args.once:
+            raise ConfigError(["--due: only with --once (the daemon polls what is due anyway)"])
         if args.once:
             from scraper.once import run_once_command
 
             level_given = hasattr(args, "log_level") or "SCRAPER_LOG_LEVEL" in os.environ
             return run_once_command(
-                settings, args.source, quiet=args.quiet, level_given=level_given
+                settings, args.source, quiet=args.quiet, level_given=level_given, due=args.due
             )
         import asyncio
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from scraper.config import Settings
+from scraper.config import Settings, SourceConfig
 from scraper.gitsync import GitOutcome, publish
 from scraper.runner import poll_once, select_sources
+from scraper.state import State
 
 if TYPE_CHECKING:
     from scraper.progress import Progress
@@ -51,6 +53,39 @@ def summary(results: Sequence[SourceResult], *, quiet: bool = False) -> str:
     return "\n".join(lines)
 
 
+# cron starts jobs on the minute, give or take: a source due within it is due now
+_DUE_SLACK = timedelta(minutes=1)
+
+
+def not_due(
+    settings: Settings, sources: Sequence[SourceConfig], now: datetime
+) -> dict[str, datetime]:
+    """The sources whose next poll (their interval after the last, or the backoff
+    after failures, as the state has it) is still ahead, with its time."""
+    if not settings.state_path.exists():
+        return {}
+    with State(settings.state_path) as state:
+        found = {}
+        for source in sources:
+            next_poll = state.health(source.name).next_poll
+            if next_poll is not None and next_poll > now + _DUE_SLACK:
+                found[source.name] = next_poll
+    return found
+
+
+def waiting_lines(later: dict[str, datetime], now: datetime) -> str:
+    width = max(len(name) for name in later)
+    return "\n".join(
+        f"{name:<{width}}  not due: next poll in {_minutes(when - now)}"
+        for name, when in later.items()
+    )
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    return f"{minutes}m" if minutes < 120 else f"{minutes / 60:.1f}h"
+
+
 def git_line(outcome: GitOutcome) -> str | None:
     if outcome.error:
         kept = f" (commit {outcome.commit[:12]} kept)" if outcome.commit else ""
@@ -66,12 +101,22 @@ def run_once_command(
     *,
     quiet: bool = False,
     level_given: bool = False,
+    due: bool = False,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    now: datetime | None = None,
 ) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     sources = select_sources(settings, names)
+    later = not_due(settings, sources, now or datetime.now(UTC)) if due else {}
+    if later:
+        sources = [s for s in sources if s.name not in later]
+        if not sources:  # nothing due: no run, and nothing to say but that
+            if not quiet:
+                print(waiting_lines(later, now or datetime.now(UTC)), file=out)
+            return EXIT_OK
+        names = [s.name for s in sources]
     progress: Progress | None = None
     if quiet and not level_given:
         logging.getLogger("scraper").setLevel(logging.ERROR)
@@ -86,6 +131,8 @@ def run_once_command(
         if progress is not None:
             progress.close()
             progress.detach()
+    if later and not quiet:
+        print(waiting_lines(later, now or datetime.now(UTC)), file=out)
     print(summary(results, quiet=quiet), file=out)
     git = publish(settings.archive_dir, settings.git, results)
     if (line := git_line(git)) and (not quiet or not git.ok):

@@ -338,3 +338,32 @@ def test_a_failed_article_archived_meanwhile_is_not_tried_again(project: Project
     assert run.returncode == 0, run.stdout + run.stderr
     assert len(project.site.hits(path)) == tries
     assert "  failed  " not in project.scrape("status").stdout  # marked done, not failed
+
+
+def test_due_polls_only_the_sources_whose_interval_or_backoff_has_passed(
+    project: Project,
+) -> None:
+    two_sources(project)  # rss (10 min) and down (HTTP 410: backoff after it fails)
+    assert project.scrape("--once").returncode == 1
+    project.site.clear_requests()
+
+    early = project.scrape("--once", "--due")
+    assert early.returncode == 0, early.stdout + early.stderr  # nothing polled, nothing failed
+    assert re.search(r"^rss   not due: next poll in (9|10|11|12)m$", early.stdout, re.M)
+    assert re.search(r"^down  not due: next poll in (1[89]|2[0-3])m$", early.stdout, re.M)
+    assert project.site.requests == []
+    assert project.scrape("--once", "--due", "--quiet").stdout == ""
+
+    with sqlite3.connect(project.state) as db:  # rss's interval has passed
+        db.execute("UPDATE sources SET next_poll = '2020-01-01T00:00:00.000000+00:00'"
+                   " WHERE source = 'rss'")  # fmt: skip
+    db.close()
+    later = project.scrape("--once", "--due")
+    assert later.returncode == 0, later.stdout + later.stderr
+    assert re.search(r"^down  not due", later.stdout, re.M)
+    assert "rss  new 0, unchanged 0, failed 0" in later.stdout  # polled: the same feed
+    assert "1 sources, 0 new articles, 0 with failures" in later.stdout
+    assert {r.path for r in project.site.requests} == {"/rss.xml"}
+
+    alone = project.scrape("--due")
+    assert alone.returncode == 2 and "--due: only with --once" in alone.stderr
