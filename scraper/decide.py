@@ -41,12 +41,16 @@ class EntryRecord:
     last_try: datetime | None = None  # of a failed entry: when it last failed
 
 
+def next_try(attempts: int, last_try: datetime) -> datetime:
+    """When an entry that failed ``attempts`` times, last at ``last_try``, is due."""
+    return last_try + RETRY_AFTER[min(max(attempts, 1), len(RETRY_AFTER)) - 1]
+
+
 def retry_due(record: EntryRecord, now: datetime) -> bool:
     """Whether a failed entry may be tried again at ``now`` (``RETRY_AFTER``)."""
     if record.status != "failed" or record.attempts <= 0 or record.last_try is None:
         return True
-    wait = RETRY_AFTER[min(record.attempts, len(RETRY_AFTER)) - 1]
-    return now >= record.last_try + wait
+    return now >= next_try(record.attempts, record.last_try)
 
 
 @dataclass(frozen=True, slots=True)

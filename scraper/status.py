@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scraper.config import Settings
+from scraper.decide import next_try
 from scraper.state import FailedEntry, SourceHealth, State
 
 _FAILED_SHOWN = 5  # failed articles listed per source in the text; --json lists all
@@ -137,9 +138,14 @@ def _failed_lines(s: SourceStatus, now: datetime) -> list[str]:
     lines = [head + (f", {s.given_up} given up" if s.given_up else "")]
     for f in s.failed[:_FAILED_SHOWN]:
         tries = f"{f.attempts} tr{'ies' if f.attempts != 1 else 'y'}"
-        verdict = ", given up" if f.attempts >= s.max_attempts else ""
         when = _ago(f.last_try, now) if f.last_try else "unknown"
-        lines.append(f"    {f.url}  {f.last_error or 'no reason kept'} ({tries}{verdict}, {when})")
+        if f.attempts >= s.max_attempts:
+            verdict = ", given up"
+        elif f.last_try and (due := next_try(f.attempts, f.last_try)) > now:
+            verdict = f", next try {_ago(due, now)}"
+        else:
+            verdict = ", next try at the next poll"
+        lines.append(f"    {f.url}  {f.last_error or 'no reason kept'} ({tries}, {when}{verdict})")
     if count > _FAILED_SHOWN:
         lines.append(f"    … and {count - _FAILED_SHOWN} more (status --json lists them all)")
     return lines

@@ -208,6 +208,7 @@ def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: 
     status = project.scrape("status").stdout
     assert "  failed        1 article\n" in status  # not given up yet
     assert f"    {bad.url}  HTTP 500" in status and "(1 try, " in status
+    assert ", next try at the next poll)" in status
     second = project.scrape("--once")
     assert first.returncode == second.returncode == 1
     assert "rss  new 1, unchanged 0, failed 1" in first.stdout
@@ -222,7 +223,7 @@ def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: 
 
     status = project.scrape("status").stdout
     assert "  failed        1 article, 1 given up" in status
-    assert "(2 tries, given up, " in status
+    assert "(2 tries, " in status and " ago, given up)" in status
     doc = json.loads(project.scrape("status", "--json").stdout)
     [failed] = doc["sources"][0]["failed_articles"]
     assert failed["url"] == bad.url and failed["attempts"] == 2 and failed["given_up"] is True
@@ -250,7 +251,9 @@ def test_status_lists_the_latest_failed_articles_and_counts_the_rest() -> None:
     )
     text = format_text([row], now)
     assert "  failed        7 articles, 3 given up" in text
-    assert "https://x.test/5  no reason kept (5 tries, given up, 0s ago)" in text
+    assert "https://x.test/5  no reason kept (5 tries, 0s ago, given up)" in text
+    assert "https://x.test/2  no reason kept (2 tries, 0s ago, next try in 30m)" in text
+    assert "https://x.test/1  no reason kept (1 try, 0s ago, next try at the next poll)" in text
     assert "https://x.test/6" not in text  # five shown, newest first as the state gives them
     assert "    … and 2 more (status --json lists them all)" in text
 
