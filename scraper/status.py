@@ -176,6 +176,9 @@ def as_json(rows: Sequence[SourceStatus]) -> str:
                         "given_up": f.attempts >= s.max_attempts,
                         "last_error": f.last_error,
                         "last_try": _iso(f.last_try),
+                        "next_try": None
+                        if f.attempts >= s.max_attempts or f.last_try is None
+                        else _iso(next_try(f.attempts, f.last_try)),
                     }
                     for f in s.failed
                 ],

@@ -228,6 +228,7 @@ def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: 
     [failed] = doc["sources"][0]["failed_articles"]
     assert failed["url"] == bad.url and failed["attempts"] == 2 and failed["given_up"] is True
     assert failed["last_error"].startswith("HTTP 500") and failed["last_try"].endswith("Z")
+    assert failed["next_try"] is None  # given up
 
 
 def test_status_lists_the_latest_failed_articles_and_counts_the_rest() -> None:
@@ -295,6 +296,11 @@ def test_failed_articles_are_retried_later_even_off_the_listing(project: Project
     assert third.returncode == 0, third.stdout
     assert "rss  new 0, unchanged 1, failed 0, to retry 1" in third.stdout
     assert len(project.site.hits(path)) == tries
+    [waiting] = json.loads(project.scrape("status", "--json").stdout)["sources"][0][
+        "failed_articles"
+    ]
+    last, due = (datetime.fromisoformat(waiting[k]) for k in ("last_try", "next_try"))
+    assert waiting["attempts"] == 2 and due - last == timedelta(minutes=30)
 
     # The article falls off the feed, and its page comes back.
     project.site.add(FEED, rss2([good]), content_type="application/rss+xml")
