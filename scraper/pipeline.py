@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from scraper.archive import Archive
 from scraper.config import Settings, SourceConfig
-from scraper.decide import EntryRecord, article_date, next_poll, plan_entries, retry_due
+from scraper.decide import article_date, next_poll, plan_entries
 from scraper.errors import (
     ArchiveError,
     ExtractError,
@@ -280,19 +281,32 @@ def _since(started: float) -> str:
 async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entry, ...]) -> _Tally:
     """Archive what is new among ``entries`` (the source's listing this poll; empty
     when it is unchanged), and retry the source's failed entries that are due,
-    listed or not: an article that fell off a listing still gets its tries."""
+    listed or not: an article that fell off a listing still gets its tries (and one
+    the archive holds by now, under another source or put there by hand, is marked
+    done)."""
     tally = _Tally()
     records = deps.state.entries(source.name, [e.id for e in entries])
+    listed = {e.id for e in entries}
+    unlisted = [
+        record
+        for record in deps.state.retry_candidates(source.name, deps.settings.max_attempts)
+        if record.entry_id not in listed
+    ]
+    records.update((record.entry_id, record) for record in unlisted)
     now = deps.clock()
-    plan = plan_entries(
-        entries,
-        records,
-        deps.archived,
+    decide = partial(
+        plan_entries,
+        records=records,
+        archived_urls=deps.archived,
         max_attempts=deps.settings.max_attempts,
         max_new=source.max_new,
         now=now,
     )
-    for entry, relpath in plan.recovered:
+    plan = decide(entries)
+    # the unlisted ones are decided apart: they neither hold back the listing's
+    # validators nor take its max_new
+    retries = decide([Entry(id=r.entry_id, link=r.url) for r in unlisted])
+    for entry, relpath in (*plan.recovered, *retries.recovered):
         deps.state.mark_done(source.name, entry.id, entry.link, relpath, now)
     tally.unchanged = len(plan.known)
     tally.gave_up = len(plan.gave_up)
@@ -300,10 +314,8 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
         tally.held_back = True  # more than max_new: the rest comes next poll
     # a waiting entry is read from the feed again when due: its text is the last resort
     tally.held_back = tally.held_back or bool(plan.waiting)
-    unlisted, waiting = _unlisted_retries(deps, source, {e.id for e in entries}, now)
-    records.update((record.entry_id, record) for record in unlisted)
-    fetch = [*plan.fetch, *(Entry(id=r.entry_id, link=r.url) for r in unlisted)]
-    tally.waiting = len(plan.waiting) + waiting
+    fetch = [*plan.fetch, *retries.fetch]
+    tally.waiting = len(plan.waiting) + len(retries.waiting) + len(retries.deferred)
 
     async def one(entry: Entry) -> None:
         if deps.stopping.is_set():
@@ -349,26 +361,6 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
     deps.observer.queue_changed(len(fetch))
     await asyncio.gather(*(counted(e) for e in fetch))
     return tally
-
-
-def _unlisted_retries(
-    deps: Deps, source: SourceConfig, listed: set[str], now: datetime
-) -> tuple[list[EntryRecord], int]:
-    """The source's failed entries not in ``listed`` that are due for another try (at
-    most ``max_new``), and how many others wait for theirs. One the archive holds
-    by now (under another source, or put there by hand) is marked done instead."""
-    due: list[EntryRecord] = []
-    waiting = 0
-    for record in deps.state.retry_candidates(source.name, deps.settings.max_attempts):
-        if record.entry_id in listed:
-            continue
-        if (relpath := deps.archived.get(record.url)) is not None:  # archived meanwhile
-            deps.state.mark_done(source.name, record.entry_id, record.url, relpath, now)
-        elif retry_due(record, now) and len(due) < source.max_new:
-            due.append(record)
-        else:
-            waiting += 1
-    return due, waiting
 
 
 async def _fetch_page(
