@@ -23,7 +23,7 @@ from scraper.decide import EntryRecord
 from scraper.errors import StateError
 from scraper.types import Validators
 
-__all__ = ["EntryRecord", "FailedEntry", "SourceHealth", "State", "acquire_lock"]
+__all__ = ["EntryRecord", "SourceHealth", "State", "acquire_lock"]
 
 BUSY_TIMEOUT_MS = 10_000
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
@@ -104,16 +104,6 @@ class SourceHealth:
     consecutive_failures: int
     next_poll: datetime | None
     articles: int  # entries archived
-
-
-@dataclass(frozen=True, slots=True)
-class FailedEntry:
-    """An article that could not be archived (yet): tried ``attempts`` times."""
-
-    url: str
-    attempts: int
-    last_error: str | None
-    last_try: datetime | None
 
 
 def _text(dt: datetime) -> str:
@@ -378,18 +368,16 @@ class State:
             source, _time(row[0]), row[1], _time(row[2]), row[3], _time(row[4]), articles
         )
 
-    def failed_entries(self) -> dict[str, list[FailedEntry]]:
+    def failed_entries(self) -> dict[str, list[EntryRecord]]:
         """Per source, its articles not archived after a failed try, latest try first."""
         with self._errors():
             rows = self._db.execute(
-                "SELECT source, url, attempts, last_error, updated FROM entries"
+                f"SELECT {_RECORD_COLUMNS} FROM entries"
                 " WHERE status = 'failed' ORDER BY source, updated DESC, url"
             ).fetchall()
-        found: dict[str, list[FailedEntry]] = {}
-        for source, url, attempts, last_error, updated in rows:
-            found.setdefault(source, []).append(
-                FailedEntry(url, attempts, last_error, _time(updated))
-            )
+        found: dict[str, list[EntryRecord]] = {}
+        for row in rows:
+            found.setdefault(row[0], []).append(_record(row))
         return found
 
     def all_health(self) -> list[SourceHealth]:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scraper.config import Settings
-from scraper.decide import next_try
-from scraper.state import FailedEntry, SourceHealth, State
+from scraper.decide import EntryRecord, next_try
+from scraper.state import SourceHealth, State
 
 _FAILED_SHOWN = 5  # failed articles listed per source in the text; --json lists all
 
@@ -32,18 +32,27 @@ class SourceStatus:
     consecutive_failures: int
     articles: int
     next_poll: datetime | None
-    failed: tuple[FailedEntry, ...] = ()  # articles not archived, latest try first
+    failed: tuple[EntryRecord, ...] = ()  # articles not archived, latest try first
     max_attempts: int = 5  # tries before an article is given up
+
+    def is_given_up(self, entry: EntryRecord) -> bool:
+        return entry.attempts >= self.max_attempts
 
     @property
     def given_up(self) -> int:
-        return sum(1 for f in self.failed if f.attempts >= self.max_attempts)
+        return sum(1 for f in self.failed if self.is_given_up(f))
+
+    def next_try(self, entry: EntryRecord) -> datetime | None:
+        """When a failed article is tried again; None once given up (or unknown)."""
+        if self.is_given_up(entry) or entry.last_try is None:
+            return None
+        return next_try(entry.attempts, entry.last_try)
 
 
 @dataclass(frozen=True, slots=True)
 class StateView:
     health: dict[str, SourceHealth]
-    failed: dict[str, list[FailedEntry]]
+    failed: dict[str, list[EntryRecord]]
 
 
 def read_health(settings: Settings) -> StateView:
@@ -139,9 +148,10 @@ def _failed_lines(s: SourceStatus, now: datetime) -> list[str]:
     for f in s.failed[:_FAILED_SHOWN]:
         tries = f"{f.attempts} tr{'ies' if f.attempts != 1 else 'y'}"
         when = _ago(f.last_try, now) if f.last_try else "unknown"
-        if f.attempts >= s.max_attempts:
+        due = s.next_try(f)
+        if s.is_given_up(f):
             verdict = ", given up"
-        elif f.last_try and (due := next_try(f.attempts, f.last_try)) > now:
+        elif due is not None and due > now:
             verdict = f", next try {_ago(due, now)}"
         else:
             verdict = ", next try at the next poll"
@@ -173,12 +183,10 @@ def as_json(rows: Sequence[SourceStatus]) -> str:
                     {
                         "url": f.url,
                         "attempts": f.attempts,
-                        "given_up": f.attempts >= s.max_attempts,
+                        "given_up": s.is_given_up(f),
                         "last_error": f.last_error,
                         "last_try": _iso(f.last_try),
-                        "next_try": None
-                        if f.attempts >= s.max_attempts or f.last_try is None
-                        else _iso(next_try(f.attempts, f.last_try)),
+                        "next_try": _iso(s.next_try(f)),
                     }
                     for f in s.failed
                 ],

@@ -17,8 +17,8 @@ from html import escape
 from conftest import Project, clean_env
 from newsfixtures import Story, article_page, make_story, rss2
 
+from scraper.decide import EntryRecord
 from scraper.progress import Progress, display_width, fit
-from scraper.state import FailedEntry
 from scraper.status import SourceStatus, format_text
 from scraper.types import SourceResult
 
@@ -234,7 +234,7 @@ def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: 
 def test_status_lists_the_latest_failed_articles_and_counts_the_rest() -> None:
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     failed = tuple(
-        FailedEntry(f"https://x.test/{n}", attempts=n, last_error=None, last_try=now)
+        EntryRecord("x", str(n), f"https://x.test/{n}", "failed", n, now, last_try=now)
         for n in range(1, 8)
     )
     row = SourceStatus(
