@@ -65,11 +65,12 @@ def not_due(
     if not settings.state_path.exists():
         return {}
     with State(settings.state_path) as state:
-        found = {}
-        for source in sources:
-            next_poll = state.health(source.name).next_poll
-            if next_poll is not None and next_poll > now + _DUE_SLACK:
-                found[source.name] = next_poll
+        next_polls = state.next_polls()
+    found = {}
+    for source in sources:
+        next_poll = next_polls.get(source.name)
+        if next_poll is not None and next_poll > now + _DUE_SLACK:
+            found[source.name] = next_poll
     return found
 
 
@@ -109,12 +110,13 @@ def run_once_command(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     sources = select_sources(settings, names)
-    later = not_due(settings, sources, now or datetime.now(UTC)) if due else {}
+    now = now or datetime.now(UTC)
+    later = not_due(settings, sources, now) if due else {}
+    if later and not quiet:
+        print(waiting_lines(later, now), file=out)
     if later:
         sources = [s for s in sources if s.name not in later]
         if not sources:  # nothing due: no run, and nothing to say but that
-            if not quiet:
-                print(waiting_lines(later, now or datetime.now(UTC)), file=out)
             return EXIT_OK
         names = [s.name for s in sources]
     progress: Progress | None = None
@@ -131,8 +133,6 @@ def run_once_command(
         if progress is not None:
             progress.close()
             progress.detach()
-    if later and not quiet:
-        print(waiting_lines(later, now or datetime.now(UTC)), file=out)
     print(summary(results, quiet=quiet), file=out)
     git = publish(settings.archive_dir, settings.git, results)
     if (line := git_line(git)) and (not quiet or not git.ok):

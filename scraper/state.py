@@ -380,6 +380,12 @@ class State:
             found.setdefault(row[0], []).append(_record(row))
         return found
 
+    def next_polls(self) -> dict[str, datetime | None]:
+        """Each source's next poll, as its last poll set it (no articles counted)."""
+        with self._errors():
+            rows = self._db.execute("SELECT source, next_poll FROM sources").fetchall()
+        return {source: _time(next_poll) for source, next_poll in rows}
+
     def all_health(self) -> list[SourceHealth]:
         """Every source the state has heard of, by name."""
         with self._errors():
