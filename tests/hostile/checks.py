@@ -249,13 +249,14 @@ def run_measured(
     return run
 
 
-def summary_lines(stdout: str) -> dict[str, str]:
-    """Each source's summary line, by source name."""
-    found = {}
-    for line in stdout.splitlines():
+def assert_summary(run: Run, expect: dict[str, str]) -> None:
+    """Each source's summary line (by source name) matches its regex in ``expect``."""
+    lines = {}
+    for line in run.stdout.splitlines():
         if m := re.match(r"^(\S+)\s{2,}(.*)$", line):
-            found[m[1]] = m[2]
-    return found
+            lines[m[1]] = m[2]
+    for name, regex in expect.items():
+        assert re.search(regex, lines.get(name, "")), (name, lines.get(name), run.stdout)
 
 
 def assert_survived(run: Run) -> None:
