@@ -234,7 +234,10 @@ def test_furniture_inside_the_article_is_removed() -> None:
         "   ",
         "<html></html>",
         "<html><body></body></html>",
-        "<p>short</p>",
+        "<html><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav></body></html>",
+        "<html><body><ul><li><a href='/a'>First story of the day</a></li>"
+        "<li><a href='/b'>Second story of the day</a></li></ul></body></html>",
+        "<html><body><form><p>Sign in to read on</p><input name='user'></form></body></html>",
         "\x00\x01\x02 garbage \ufffd <<<>>> </div></p>",
         "<frameset><frame src='x'></frameset>",
     ],
@@ -317,3 +320,37 @@ def test_zaobao_page() -> None:
     assert result.title == "日本长期失业者人数上升"
     assert result.published == datetime(2021, 11, 18, 17, 28, 39, tzinfo=sgt)
     assert_well_formed(result.body)
+
+
+def test_paragraphs_straight_under_body() -> None:
+    # No wrapper at all: the body itself is the article.
+    html = (
+        "<html><body><h1>Field notes</h1>"
+        + "".join(f"<p>{PROSE} Note {n}.</p>" for n in range(3))
+        + "<br></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert body.count("<p>") == 3 and "Note 2." in body
+
+
+def test_a_short_note_is_kept_whole() -> None:
+    # Every paragraph is under the minimum length: the page is still one short text.
+    html = "<html><body><p>Closed today.</p><p>Open again tomorrow at nine.</p></body></html>"
+    assert extract_generic(html, URL).body == (
+        "<p>Closed today.</p>\n<p>Open again tomorrow at nine.</p>"
+    )
+
+
+def test_text_straight_in_body_without_paragraphs() -> None:
+    html = "<html><body>\n  Just a line of text\n  <ul><li>one item</li></ul></body></html>"
+    body = extract_generic(html, URL).body
+    assert "Just a line of text" in body and "<li>one item</li>" in body
+
+
+def test_the_second_strategy_still_drops_furniture() -> None:
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav><p>A short notice.</p>"
+        "<div class='share-buttons'><a href='/s'>Share</a></div>"
+        "<footer>Footer text of the site</footer></body></html>"
+    )
+    assert extract_generic(html, URL).body == "<p>A short notice.</p>"

@@ -13,7 +13,7 @@ from selectolax.lexbor import LexborNode
 from scraper.extract.measure import Dropper, Stats
 from scraper.extract.wordmatch import any_word
 
-__all__ = ["class_weight", "content_dropper", "is_furniture"]
+__all__ = ["class_weight", "content_dropper", "furniture_dropper", "is_furniture"]
 
 # Furniture by tag; like furniture by name, kept when it holds the article.
 FURNITURE_TAGS = frozenset({"form", "nav", "aside", "footer"})
@@ -156,6 +156,23 @@ def content_dropper(scores: dict[int, float], page_text: Callable[[], int]) -> D
                 if stats.text <= _MAX_FURNITURE_SHARE * text_of_page[0]:
                     return True
         return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), attrs, weights)
+
+    return drop
+
+
+def furniture_dropper() -> Dropper:
+    """A ``measure`` dropper for a whole page: hidden elements and furniture (by tag,
+    class, id or role) wherever they are, and readability's conditional cleaning."""
+    verdicts: dict[str, bool] = {}
+    weights: dict[str, int] = {}
+
+    def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
+        if is_root:
+            return False
+        attrs = node.attributes
+        if tag not in _PROTECTED and _furniture_verdict(tag, attrs, verdicts) is not False:
+            return True
+        return _doomed(node, tag, stats, 0.0, attrs, weights)
 
     return drop
 

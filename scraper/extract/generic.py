@@ -19,7 +19,7 @@ from datetime import UTC, tzinfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract import paragraphs
-from scraper.extract.boilerplate import class_weight, content_dropper
+from scraper.extract.boilerplate import class_weight, content_dropper, furniture_dropper
 from scraper.extract.clean import clean_nodes
 from scraper.extract.limits import bounded_html
 from scraper.extract.measure import collapsed_length, measure
@@ -33,6 +33,8 @@ __all__ = ["extract_generic"]
 
 MIN_PARAGRAPH = 25
 _REGION_SHARE = 0.85
+_MAX_LINK_SHARE = 0.5
+_MIN_LETTER_SHARE = 0.6
 # Containers whose prose is not the article (comments, teasers), for finding the region.
 _FURNITURE_WORDS = any_word(
     words=("comment", "related", "recommend", "sidebar", "footer", "disqus", "promo")
@@ -88,7 +90,7 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     if best_marked is not None:
         nodes = [best_marked]
     if not nodes:
-        return _result("", meta)
+        return _result(_whole_body(body, url, meta), meta)
     drop = content_dropper(scores, lambda: len(" ".join(region.text().split())))
     kept = []
     for top in nodes:
@@ -99,7 +101,7 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
             node.decompose()
         kept.append(top)
     if not kept:
-        return _result("", meta)
+        return _result(_whole_body(body, url, meta), meta)
     for node in kept:
         noscript_images_in_place(node)
     return _result(_drop_repeats(clean_nodes(kept, url), meta), meta)
@@ -198,6 +200,34 @@ def _cjk_weighted(node: LexborNode) -> bool:
     (a Chinese sentence says in 15 characters what English says in 40)."""
     text = node.text()
     return collapsed_length(text) + len(_CJK.findall(text)) >= MIN_PARAGRAPH
+
+
+def _whole_body(body: LexborNode, url: str, meta: PageMeta) -> str:
+    """The second strategy, for pages where no block stands out as the article (a
+    short note, text straight in ``<body>``): the whole body less its furniture and
+    low-value blocks, kept when what is left reads as text, not as a list of links."""
+    dropped = measure(body, furniture_dropper())
+    for node in dropped:
+        node.decompose()
+    noscript_images_in_place(body)
+    cleaned = clean_nodes([body], url)
+    if not cleaned or not _reads_as_text(cleaned):
+        return ""
+    return _drop_repeats(cleaned, meta)
+
+
+def _reads_as_text(cleaned: str) -> bool:
+    """Not mostly links (an index page), and mostly letters and digits of any script
+    (not the debris of a binary or mis-decoded page)."""
+    root = LexborHTMLParser(cleaned).body
+    if root is None:
+        return False
+    text = root.text()
+    solid = "".join(text.split())
+    links = sum(collapsed_length(a.text()) for a in root.css("a[href]"))
+    if not solid or links > _MAX_LINK_SHARE * collapsed_length(text):
+        return False
+    return sum(c.isalnum() for c in solid) >= _MIN_LETTER_SHARE * len(solid)
 
 
 # ---- after cleaning ------------------------------------------------------------------

@@ -194,7 +194,7 @@ def paragraph_scores(
         tag = page.nodes[key].tag
         ancestor = key if tag == "td" or (tag == "div" and has_block) else page.parent(key)
         for level in range(_ANCESTOR_LEVELS):
-            if not ancestor or page.nodes[ancestor].tag in _STOP:
+            if not ancestor or page.nodes[ancestor].tag == "html":
                 break
             divider = 1 if level == 0 else 2 if level == 1 else level * 3
             content[ancestor] = content.get(ancestor, 0.0) + score / divider
