@@ -354,3 +354,36 @@ def test_the_second_strategy_still_drops_furniture() -> None:
         "<footer>Footer text of the site</footer></body></html>"
     )
     assert extract_generic(html, URL).body == "<p>A short notice.</p>"
+
+
+def test_a_section_named_by_its_heading_is_not_furniture() -> None:
+    # Documentation generators give each section its heading's words as an id; a
+    # heading "Sharing the work" must not make the section a share bar.
+    sections = "".join(
+        f"<div class='section' id='{slug}'><h2>{title}</h2>"
+        + "".join(f"<p>{PROSE} {title} {n}.</p>" for n in range(3))
+        + "</div>"
+        for slug, title in (
+            ("why-it-matters", "Why it matters"),
+            ("sharing-the-work-with-others", "Sharing the work with others"),
+            ("related-tools", "Related tools"),
+        )
+    )
+    html = f"<html><body><div class='body'>{sections}</div></body></html>"
+    body = extract_generic(html, URL).body
+    assert "Sharing the work with others 2." in body and "Related tools 2." in body
+    # A share bar named so is still dropped, heading or not.
+    bar = "<div id='share'><h3>Share</h3><a href='/fb'>Facebook</a></div>"
+    html = f"<html><body><div class='body'>{sections}{bar}</div></body></html>"
+    assert "Facebook" not in extract_generic(html, URL).body
+
+
+def test_a_long_comma_separated_list_of_links_is_not_the_article() -> None:
+    names = ", ".join(f"<a href='/users/{n}'>reader{n}</a>" for n in range(400))
+    html = (
+        "<html><body><div class='work'>"
+        + "".join(f"<p>{PROSE} Chapter {n}.</p>" for n in range(8))
+        + f"</div><div id='kudos'><p>{names} liked this.</p></div></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert "Chapter 7." in body and "reader399" not in body

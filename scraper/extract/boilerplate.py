@@ -65,6 +65,8 @@ _ROLES = frozenset({"menu", "menubar", "complementary", "navigation", "alert", "
                     "dialog"})  # fmt: skip
 _PROTECTED = frozenset({"html", "body", "article", "main"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_NOT_WORD = re.compile(r"[\W_]+")
 _PRUNED = frozenset({"table", "ul", "div", "section", "header"})
 _MAX_FURNITURE_SHARE = 0.4
 
@@ -72,12 +74,12 @@ _MAX_FURNITURE_SHARE = 0.4
 def class_weight(node: LexborNode, cache: dict[str, int] | None = None) -> int:
     """Readability's weight of an element's class and id: ±25 each (``cache``:
     the weight of each class or id string seen before)."""
-    return _weight(node.attributes, {} if cache is None else cache)
+    return _weight(node, node.attributes, {} if cache is None else cache)
 
 
-def _weight(attrs: dict[str, str | None], cache: dict[str, int]) -> int:
+def _weight(node: LexborNode, attrs: dict[str, str | None], cache: dict[str, int]) -> int:
     weight = 0
-    for name in (attrs.get("class"), attrs.get("id")):
+    for is_id, name in ((False, attrs.get("class")), (True, attrs.get("id"))):
         if name:
             found = cache.get(name)
             if found is None:
@@ -85,6 +87,8 @@ def _weight(attrs: dict[str, str | None], cache: dict[str, int]) -> int:
                 found = cache[name] = (25 if _POSITIVE(lowered) else 0) - (
                     25 if _NEGATIVE(lowered) else 0
                 )
+            if found < 0 and is_id and _id_names_its_heading(node, attrs):
+                found = 0
             weight += found
     return weight
 
@@ -104,7 +108,10 @@ def _named_furniture(names: str) -> bool:
 
 
 def _furniture_verdict(
-    tag: str, attrs: dict[str, str | None], verdicts: dict[str, bool]
+    tag: str,
+    attrs: dict[str, str | None],
+    verdicts: dict[str, bool],
+    node: LexborNode | None = None,
 ) -> bool | None:
     """True: hidden. False: not furniture. None: furniture by tag, role or name
     (dropped unless it holds the article or much of the page)."""
@@ -118,7 +125,32 @@ def _furniture_verdict(
     verdict = verdicts.get(names)
     if verdict is None:
         verdict = verdicts[names] = _named_furniture(names)
+    if verdict and node is not None and _id_names_its_heading(node, attrs):
+        return False
     return None if verdict else False
+
+
+def _id_names_its_heading(node: LexborNode, attrs: dict[str, str | None]) -> bool:
+    """A section whose id is its own heading's anchor ("sharing-with-a-team" above
+    "Sharing with a team") is named by its words, not as a share bar; asked only of
+    elements a name already made furniture."""
+    anchor = attrs.get("id")
+    if not anchor or _furniture_class(attrs):
+        return False
+    for child in node.iter():
+        if child.tag in _HEADINGS:
+            return _slug(child.text()) == _slug(anchor)
+        if child.text(deep=False).strip():
+            return False
+    return False
+
+
+def _slug(text: str) -> str:
+    return "-".join(_NOT_WORD.split(text.casefold())).strip("-")
+
+
+def _furniture_class(attrs: dict[str, str | None]) -> bool:
+    return _named_furniture((attrs.get("class") or "").lower())
 
 
 def is_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
@@ -128,7 +160,7 @@ def is_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
     tag = node.tag or ""
     if tag in _PROTECTED:
         return False
-    return _furniture_verdict(tag, node.attributes, verdicts) is not False
+    return _furniture_verdict(tag, node.attributes, verdicts, node) is not False
 
 
 def content_dropper(scores: dict[int, float], page_text: Callable[[], int]) -> Dropper:
@@ -147,7 +179,7 @@ def content_dropper(scores: dict[int, float], page_text: Callable[[], int]) -> D
             return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), None, weights)
         attrs = node.attributes
         if tag not in _PROTECTED:
-            verdict = _furniture_verdict(tag, attrs, verdicts)
+            verdict = _furniture_verdict(tag, attrs, verdicts, node)
             if verdict:
                 return True
             if verdict is None and not stats.marked:
@@ -170,7 +202,7 @@ def furniture_dropper() -> Dropper:
         if is_root:
             return False
         attrs = node.attributes
-        if tag not in _PROTECTED and _furniture_verdict(tag, attrs, verdicts) is not False:
+        if tag not in _PROTECTED and _furniture_verdict(tag, attrs, verdicts, node) is not False:
             return True
         return _doomed(node, tag, stats, 0.0, attrs, weights)
 
@@ -229,7 +261,7 @@ def _doomed(  # noqa: PLR0917 (one call site, in the hot loop)
         return 0 < stats.text < 150 and stats.link_density > 0.8
     if tag not in _PRUNED:
         return False
-    weight = _weight(node.attributes if attrs is None else attrs, weights)
+    weight = _weight(node, node.attributes if attrs is None else attrs, weights)
     if weight + score < 0:
         return _not_exempt(node, tag)
     if stats.commas >= 10:

@@ -24,6 +24,8 @@ __all__ = ["Page", "content_nodes", "landmark", "marked_body", "paragraph_scores
 _STOP = frozenset({"body", "html"})
 _ANCESTOR_LEVELS = 5
 _MAX_FURNITURE_SHARE = 0.4
+_COMMAS_TO_CHECK = 10
+_MAX_PARAGRAPH_LINKS = 0.5
 _SENTENCE_END = re.compile(r"[.。!！?？]\s*$")
 
 
@@ -180,6 +182,10 @@ def paragraph_scores(
             continue
         commas = _commas(text)
         key = page.add(node)
+        # A run of links separated by commas (tags, names) is a list, not prose; only
+        # paragraphs with many commas are worth the look.
+        if commas > _COMMAS_TO_CHECK and page.link_density(key) > _MAX_PARAGRAPH_LINKS:
+            continue
         around = _furniture_around(page, key, furniture_of)
         for furniture in around:
             held[furniture] = held.get(furniture, 0) + length
