@@ -387,3 +387,26 @@ def test_a_long_comma_separated_list_of_links_is_not_the_article() -> None:
     )
     body = extract_generic(html, URL).body
     assert "Chapter 7." in body and "reader399" not in body
+
+
+def test_an_article_written_in_divs_beside_a_note_in_paragraphs() -> None:
+    # The story is a div per paragraph (an editor's markup); a short note under it
+    # uses <p>. The note must not be taken for the article.
+    story = "".join(
+        f"<div style='margin: 1em 0'><div><span>{PROSE} Scene {n}.</span></div></div>"
+        for n in range(12)
+    )
+    note = f"<div class='author-note'><p>{PROSE} Thanks for reading.</p><p>{PROSE}</p></div>"
+    html = f"<html><body><div class='chapter'>{story}</div>{note}</body></html>"
+    body = extract_generic(html, URL).body
+    assert "Scene 0." in body and "Scene 11." in body
+
+
+def test_a_bare_div_beside_the_best_block_is_a_paragraph() -> None:
+    html = (
+        "<html><body><article><h1>Title</h1><div>"
+        + "".join(f"<p>{PROSE} First part {n}.</p>" for n in range(3))
+        + f"</div><h2>More</h2><div>{PROSE} A closing paragraph in a div.</div>"
+        + "</article></body></html>"
+    )
+    assert "A closing paragraph in a div." in extract_generic(html, URL).body

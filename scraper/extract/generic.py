@@ -25,7 +25,7 @@ from scraper.extract.limits import bounded_html
 from scraper.extract.measure import collapsed_length, measure
 from scraper.extract.media import noscript_images_in_place
 from scraper.extract.meta import PageMeta, page_metadata
-from scraper.extract.scan import scan_body
+from scraper.extract.scan import BodyScan, scan_body, tag_ids
 from scraper.extract.wordmatch import any_word
 from scraper.types import Extracted
 
@@ -34,6 +34,7 @@ __all__ = ["extract_generic"]
 MIN_PARAGRAPH = 25
 _REGION_SHARE = 0.85
 _MAX_LINK_SHARE = 0.5
+(_DIV,) = tag_ids("div")
 _MIN_LETTER_SHARE = 0.6
 # Containers whose prose is not the article (comments, teasers), for finding the region.
 _FURNITURE_WORDS = any_word(
@@ -75,20 +76,7 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     # (the selector walks the whole tree: not for the many pages that cannot match)
     marked_nodes = body.css("[itemprop~=articleBody]") if b"articleBody" in data else []
     marked = frozenset(node.mem_id for node in marked_nodes)
-    region = body if marked else _article_region(body, scan.prose)
-    page = paragraphs.Page(region, marked_nodes)
-    content = paragraphs.paragraph_scores(
-        page, MIN_PARAGRAPH, _cjk_weighted, scan.blocks_in(region)
-    )
-    weights: dict[str, int] = {}
-    nodes, scores = paragraphs.content_nodes(
-        page, content, lambda node: _TAG_BASE.get(node.tag or "", 0) + class_weight(node, weights)
-    )
-    best_marked = paragraphs.marked_body(page, nodes) or (
-        None if nodes else paragraphs.landmark(body, page)
-    )
-    if best_marked is not None:
-        nodes = [best_marked]
+    region, nodes, scores = _choose(body, scan, marked_nodes)
     if not nodes:
         return _result(_whole_body(body, url, meta), meta)
     drop = content_dropper(scores, lambda: len(" ".join(region.text().split())))
@@ -105,6 +93,29 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     for node in kept:
         noscript_images_in_place(node)
     return _result(_drop_repeats(clean_nodes(kept, url), meta), meta)
+
+
+def _choose(
+    body: LexborNode, scan: BodyScan, marked_nodes: list[LexborNode]
+) -> tuple[LexborNode, list[LexborNode], dict[int, float]]:
+    """The article region, the content nodes chosen in it (in page order; none when
+    no block stands out), and every candidate's score."""
+    containers = paragraphs.split_blocks(scan.blocks)
+    region = body if marked_nodes else _article_region(body, _prose(scan, containers))
+    page = paragraphs.Page(region, marked_nodes)
+    content = paragraphs.paragraph_scores(
+        page, MIN_PARAGRAPH, _cjk_weighted, scan.blocks_in(region), containers
+    )
+    weights: dict[str, int] = {}
+    nodes, scores = paragraphs.content_nodes(
+        page, content, lambda node: _TAG_BASE.get(node.tag or "", 0) + class_weight(node, weights)
+    )
+    best_marked = paragraphs.marked_body(page, nodes) or (
+        None if nodes else paragraphs.landmark(body, page)
+    )
+    if best_marked is not None:
+        nodes = [best_marked]
+    return region, nodes, scores
 
 
 def _result(body: str, meta: PageMeta) -> Extracted:
@@ -178,6 +189,19 @@ def _article_region(body: LexborNode, prose: list[LexborNode]) -> LexborNode:
         if inner is None:
             return region
         region = inner
+
+
+def _prose(scan: BodyScan, containers: frozenset[int]) -> list[LexborNode]:
+    """The paragraphs that place the article region: p and pre, or, on pages that
+    write more text in divs of their own (no p at all, or an editor's div per
+    line), those divs too. Divs count only then, since most of them on a page of p
+    are menus and forms (td cells never: a layout cell holds the whole page)."""
+    divs = [n for n in scan.blocks if n.tag_id == _DIV and n.mem_id not in containers]
+    if not divs:
+        return scan.prose
+    in_p = sum(len(n.text()) for n in scan.prose)
+    in_divs = sum(len(n.text()) for n in divs)
+    return [*scan.prose, *divs] if in_divs > in_p else scan.prose
 
 
 def _region_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:

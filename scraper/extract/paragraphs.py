@@ -19,7 +19,7 @@ from scraper.extract.boilerplate import is_furniture
 from scraper.extract.measure import BLOCK_TAGS, collapsed_length
 from scraper.extract.scan import tag_ids
 
-__all__ = ["Page", "content_nodes", "landmark", "marked_body", "paragraph_scores"]
+__all__ = ["Page", "content_nodes", "landmark", "marked_body", "paragraph_scores", "split_blocks"]
 
 _STOP = frozenset({"body", "html"})
 _ANCESTOR_LEVELS = 5
@@ -137,27 +137,38 @@ _BLOCK_IDS = tag_ids(*BLOCK_TAGS)
 (_DIV,) = tag_ids("div")
 
 
+def split_blocks(blocks: Sequence[LexborNode]) -> frozenset[int]:
+    """The ``mem_id`` of the divs among ``blocks`` that hold blocks (containers);
+    the other blocks read as paragraphs."""
+    return frozenset(
+        node.mem_id
+        for node in blocks
+        if node.tag_id == _DIV and any(c.tag_id in _BLOCK_IDS for c in node.iter())
+    )
+
+
 def paragraph_scores(
     page: Page,
     min_length: int,
     long_enough: Callable[[LexborNode], bool],
     blocks: Sequence[LexborNode] | None = None,
+    container_keys: frozenset[int] | None = None,
 ) -> dict[int, float]:
     """Readability's content scores of the ancestors of every paragraph under the
     page's root, outside furniture. ``long_enough(node)`` says whether a short
     paragraph (half ``min_length`` or more) counts as long (CJK text). ``blocks``:
-    the root's p, pre, td and div elements in page order, if the caller has them."""
+    the root's p, pre, td and div elements in page order, if the caller has them, and
+    ``container_keys`` the ``split_blocks`` of them (or of more)."""
     root = page.root
     if blocks is None:
         paragraphs = root.css(_PARAGRAPHS)
         containers = root.css(_CONTAINERS)
     else:
+        if container_keys is None:
+            container_keys = split_blocks(blocks)
         paragraphs, containers = [], []
         for node in blocks:
-            if node.tag_id == _DIV and any(c.tag_id in _BLOCK_IDS for c in node.iter()):
-                containers.append(node)
-            else:
-                paragraphs.append(node)
+            (containers if node.mem_id in container_keys else paragraphs).append(node)
     found: list[tuple[LexborNode, int, str, bool]] = []
     for node in paragraphs:
         if node.tag == "td":
@@ -288,6 +299,10 @@ def _promote(top: int, final: dict[int, float], page: Page) -> int:
 def _with_siblings(top: int, scores: dict[int, float], page: Page) -> list[int]:
     """Readability's sibling rule: siblings that score well, or read like prose."""
     parent = page.parent(top)
+    if not parent and top == page.root_key:
+        # The region's root won: its siblings were not scored, but may be paragraphs.
+        outside = page.root.parent
+        parent = page.add(outside) if outside is not None else 0
     if not parent or page.nodes[parent].tag in _STOP:
         return [top]
     top_score = scores.get(top, 0.0)
@@ -306,7 +321,11 @@ def _with_siblings(top: int, scores: dict[int, float], page: Page) -> list[int]:
         bonus = top_score * 0.2 if same_class else 0.0
         if scores.get(key, -1e9) + bonus >= threshold:
             chosen.append(key)
-        elif sibling.tag == "p":
+        elif sibling.tag == "p" or (
+            sibling.tag_id == _DIV
+            and not sibling.attributes
+            and not any(c.tag_id in _BLOCK_IDS for c in sibling.iter())
+        ):  # a paragraph, or a bare div that reads as one (a named one is a component)
             text = page.text(key)
             density = page.link_density(key)
             if (text > 80 and density < 0.25) or (
