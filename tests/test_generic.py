@@ -410,3 +410,34 @@ def test_a_bare_div_beside_the_best_block_is_a_paragraph() -> None:
         + "</article></body></html>"
     )
     assert "A closing paragraph in a div." in extract_generic(html, URL).body
+
+
+def test_chunks_of_one_article_are_all_kept() -> None:
+    # Chunks of one class between figures; the first chunk's paragraphs sit too deep
+    # for their scores to reach it.
+    deep = "".join(f"<p>{PROSE} Opening {n}.</p>" for n in range(2))
+    for _ in range(5):
+        deep = f"<div><i></i>{deep}</div>"
+    chunk = "".join(f"<p>{PROSE} Later {n}.</p>" for n in range(8))
+    html = (
+        "<html><body><div id='post'>"
+        f"<div class='chunk'>{deep}</div>"
+        "<figure><img src='/a.jpg'><figcaption>A picture</figcaption></figure>"
+        f"<div class='chunk'><div>{chunk}</div></div></div></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert "Opening 0." in body and "Later 7." in body
+
+
+def test_numbered_parts_of_a_story_body_are_kept() -> None:
+    first = "".join(f"<p>{PROSE} Part one {n}.</p>" for n in range(2))
+    second = "".join(f"<p>{PROSE} Part two {n}.</p>" for n in range(6))
+    html = (
+        "<html><body><article><div class='lead'><div class='story-body story-body-1'>"
+        f"{first}</div><span>Photo</span></div><div class='ad'>Advertisement</div>"
+        "<aside><div>More</div></aside><div class='rest'><span>Continued</span>"
+        f"<div class='story-body story-body-2'>{second}</div></div>"
+        "</article></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert "Part one 0." in body and "Part two 5." in body and "Advertisement" not in body

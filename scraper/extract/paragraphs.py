@@ -26,6 +26,8 @@ _ANCESTOR_LEVELS = 5
 _MAX_FURNITURE_SHARE = 0.4
 _COMMAS_TO_CHECK = 10
 _MAX_PARAGRAPH_LINKS = 0.5
+_CHUNK_TEXT = 200
+_DIGITS = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[.。!！?？]\s*$")
 
 
@@ -321,6 +323,10 @@ def _with_siblings(top: int, scores: dict[int, float], page: Page) -> list[int]:
         bonus = top_score * 0.2 if same_class else 0.0
         if scores.get(key, -1e9) + bonus >= threshold:
             chosen.append(key)
+        elif same_class and key not in scores:
+            # A chunk of the same article whose paragraphs sit too deep to score it.
+            if page.text(key) > _CHUNK_TEXT and page.link_density(key) < 0.25:
+                chosen.append(key)
         elif sibling.tag == "p" or (
             sibling.tag_id == _DIV
             and not sibling.attributes
@@ -338,19 +344,20 @@ def _with_siblings(top: int, scores: dict[int, float], page: Page) -> list[int]:
 def _same_kind_elsewhere(
     top: int, chosen: list[int], scores: dict[int, float], page: Page
 ) -> list[int]:
-    """Articles cut into chunks: well-scoring nodes named exactly like the top one,
-    outside what is already chosen, that are not lists of teasers."""
-    name = page.nodes[top].attributes.get("class")
+    """Articles cut into chunks: well-scoring nodes named like the top one (numbers
+    aside: ``body-1``, ``body-2``), outside what is already chosen, that are not lists
+    of teasers."""
+    name = _kind(page.nodes[top].attributes.get("class"))
     if not name:
         return []
-    threshold = max(10.0, scores.get(top, 0.0) * 0.5)
+    threshold = max(10.0, scores.get(top, 0.0) * 0.3)
     taken = set(chosen)
     around = set().union(*(page.ancestors(k) for k in chosen))
     extra: list[int] = []
     for key, score in scores.items():
         if key in taken or key in around or score < threshold:
             continue
-        if page.nodes[key].attributes.get("class") != name:
+        if _kind(page.nodes[key].attributes.get("class")) != name:
             continue
         if page.holds_marked(key) or page.link_density(key) > 0.25:
             continue
@@ -359,6 +366,10 @@ def _same_kind_elsewhere(
         extra.append(key)
         taken.add(key)
     return extra
+
+
+def _kind(name: str | None) -> str:
+    return _DIGITS.sub("", name) if name else ""
 
 
 def marked_body(page: Page, chosen: list[LexborNode]) -> LexborNode | None:
