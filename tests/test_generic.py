@@ -441,3 +441,40 @@ def test_numbered_parts_of_a_story_body_are_kept() -> None:
     )
     body = extract_generic(html, URL).body
     assert "Part one 0." in body and "Part two 5." in body and "Advertisement" not in body
+
+
+def test_a_post_written_as_lists_is_kept_whole() -> None:
+    # Weekly notes: a line of intro, then lists; the only paragraphs long enough to
+    # score are screenshot captions, so the best candidate alone is a fragment.
+    items = "".join(
+        f"<li>Item {n}: the team landed a change that makes the thing faster for everyone"
+        " who uses it, <a href='/bug'>bug 1</a></li>"
+        for n in range(8)
+    )
+
+    def caption(n: int) -> str:
+        return (
+            f"<ul><li>Screenshot {n}<div class='wp-caption'><img src='/a{n}.png'>"
+            f"<p>The new panel {n}{', and more' * (4 * n)}.</p></div></li></ul>"
+        )
+
+    html = (
+        "<html><body><nav><ul><li><a href='/'>Home</a></li></ul></nav>"
+        f"<div class='entry'><p>Notes for this week.</p>{caption(1)}"
+        f"<h3>Highlights</h3><ul>{items}</ul>{caption(2)}<h3>Fixes</h3><ul>{items}</ul>"
+        f"{caption(3)}</div><footer>Footer</footer></body></html>"
+    )
+    body = extract_generic(html, URL).body
+    assert body.count("Item 7:") == 2 and "Highlights" in body and "Footer" not in body
+
+
+def test_teasers_around_an_article_do_not_widen_it() -> None:
+    story = "".join(f"<p>{PROSE} Story {n}.</p>" for n in range(10))
+    teasers = "".join(
+        f"<div class='teaser'><h3><a href='/t{n}'>Another story {n}</a></h3>"
+        f"<div class='info'><p>{PROSE} Teaser {n}.</p></div></div>"
+        for n in range(14)
+    )
+    html = f"<html><body><div class='article-body'>{story}</div>{teasers}</body></html>"
+    body = extract_generic(html, URL).body
+    assert "Story 9." in body and "Teaser" not in body

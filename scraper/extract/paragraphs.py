@@ -52,6 +52,7 @@ class Page:
         self._names: dict[str, bool] = {}
         self._text: dict[int, int] = {}
         self._density: dict[int, float] = {}
+        self.prose: dict[int, int] = {}  # scored paragraphs outside furniture: length
 
     def parent(self, key: int) -> int:
         found = self.parent_of.get(key)
@@ -209,6 +210,7 @@ def paragraph_scores(
     for key, length, commas, has_block, around in kept:
         if any(furniture not in spared for furniture in around):
             continue
+        page.prose[key] = length
         score = 1 + commas + min(length // 100, 3)
         tag = page.nodes[key].tag
         ancestor = key if tag == "td" or (tag == "div" and has_block) else page.parent(key)
@@ -238,6 +240,10 @@ def _furniture_around(page: Page, key: int, known: dict[int, tuple[int, ...]]) -
 # ---- from scores to content ----------------------------------------------------------
 
 _TOP_FOR_DENSITY = 12
+_THIN_TEXT = 1000
+_CONFIDENT_SHARE = 0.5
+_WIDEN_SHARE = 0.7
+_MAX_WIDE_LINKS = 0.3
 _MIN_CONTENT_SHARE = 0.25
 _MARKED_SHARE = 0.5
 
@@ -245,7 +251,8 @@ _MARKED_SHARE = 0.5
 def content_nodes(
     page: Page, content: dict[int, float], initial: Callable[[LexborNode], float]
 ) -> tuple[list[LexborNode], dict[int, float]]:
-    """The chosen content nodes in page order, and every candidate's score."""
+    """The chosen content nodes in page order, and every candidate's score (none
+    when the choice was widened beyond the best candidates)."""
     if not content:
         return [], {}
     scores = {key: value + initial(page.nodes[key]) for key, value in content.items()}
@@ -258,12 +265,42 @@ def content_nodes(
     top = _promote(best, final, page)
     chosen = _with_siblings(top, scores, page)  # siblings, in page order
     extra = _same_kind_elsewhere(top, chosen, scores, page)
+    wider = _widened(top, chosen + extra, page)
+    if wider is not None:
+        # The scores misled the choice: they do not judge what is inside either.
+        return [page.nodes[wider]], {}
     nodes = [page.nodes[key] for key in chosen + extra]
     if extra:
         wanted = set(chosen + extra)
         position = {n.mem_id: i for i, n in enumerate(page.root.traverse()) if n.mem_id in wanted}
         nodes.sort(key=lambda n: position.get(n.mem_id, 0))
     return nodes, scores
+
+
+def _widened(top: int, chosen: list[int], page: Page) -> int | None:
+    """When the choice holds little of the page's prose (one fragment of a long
+    article, one item of a list that is the article), the nearest ancestor of the
+    top node that holds most of it and is not a list of links."""
+    total = sum(page.prose.values())
+    if not total or sum(page.text(key) for key in chosen) >= _THIN_TEXT:
+        return None
+    taken = set(chosen)
+    inside = 0
+    held: dict[int, int] = {}
+    for key, length in page.prose.items():
+        ancestors = page.ancestors(key)
+        if key in taken or taken.intersection(ancestors):
+            inside += length
+        for ancestor in ancestors:
+            held[ancestor] = held.get(ancestor, 0) + length
+    if inside >= _CONFIDENT_SHARE * total:
+        return None
+    for ancestor in page.ancestors(top):
+        if held.get(ancestor, 0) >= _WIDEN_SHARE * total:
+            if page.link_density(ancestor) > _MAX_WIDE_LINKS or page.furniture(ancestor):
+                return None
+            return ancestor
+    return None
 
 
 def _promote(top: int, final: dict[int, float], page: Page) -> int:
