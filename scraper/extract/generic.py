@@ -21,6 +21,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from scraper.extract import paragraphs
 from scraper.extract.boilerplate import class_weight, content_dropper, furniture_dropper
 from scraper.extract.clean import clean_nodes
+from scraper.extract.edges import drop_repeats
 from scraper.extract.limits import bounded_html
 from scraper.extract.measure import collapsed_length, measure
 from scraper.extract.media import noscript_images_in_place
@@ -46,10 +47,6 @@ _TAG_BASE = {
     "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3, "h1": -5, "h2": -5, "h3": -5,
     "h4": -5, "h5": -5, "h6": -5, "th": -5,
 }  # fmt: skip
-_DATE_OR_TIME = re.compile(
-    r"\b(?:19|20)\d\d\b|\b\d{1,2}[:.]\d{2}\s*(?:[ap]\.?m\.?)?|\d{4}年|\d{1,2}月\d{1,2}日", re.I
-)
-_WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
@@ -92,7 +89,7 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
         return _result(_whole_body(body, url, meta), meta)
     for node in kept:
         noscript_images_in_place(node)
-    return _result(_drop_repeats(clean_nodes(kept, url), meta), meta)
+    return _result(drop_repeats(clean_nodes(kept, url), meta), meta)
 
 
 def _choose(
@@ -237,7 +234,7 @@ def _whole_body(body: LexborNode, url: str, meta: PageMeta) -> str:
     cleaned = clean_nodes([body], url)
     if not cleaned or not _reads_as_text(cleaned):
         return ""
-    return _drop_repeats(cleaned, meta)
+    return drop_repeats(cleaned, meta)
 
 
 def _reads_as_text(cleaned: str) -> bool:
@@ -252,44 +249,3 @@ def _reads_as_text(cleaned: str) -> bool:
     if not solid or links > _MAX_LINK_SHARE * collapsed_length(text):
         return False
     return sum(c.isalnum() for c in solid) >= _MIN_LETTER_SHARE * len(solid)
-
-
-# ---- after cleaning ------------------------------------------------------------------
-
-
-def _plain(line: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", line).split()).casefold()
-
-
-def _is_dateline(text: str) -> bool:
-    """A short line that is only a date or time stamp ("Updated 10:01 pm PST, …")."""
-    if len(text) > 70 or not _DATE_OR_TIME.search(text):
-        return False
-    rest = _WORD.findall(_DATE_OR_TIME.sub(" ", text))
-    return len(rest) <= 6 and len("".join(rest)) <= 30
-
-
-def _drop_repeats(body: str, meta: PageMeta) -> str:
-    """Drop what repeats the page's metadata at the edges of the body: a heading equal
-    to the title, a short byline with the author's name, date stamps."""
-    if not body:
-        return body
-    lines = body.split("\n")
-    title = " ".join((meta.title or "").split()).casefold()
-    author = " ".join((meta.author or "").split()).casefold()
-    kept: list[str] = []
-    last = len(lines) - 1
-    for index, line in enumerate(lines):
-        near_top = index < 4 and len(kept) < 3
-        if not near_top and index < last - 1:  # only the edges repeat the metadata
-            kept.append(line)
-            continue
-        text = _plain(line)
-        if near_top and title and text == title:
-            continue
-        if near_top and author and author in text and len(text) < len(author) + 40:
-            continue
-        if (near_top or index >= last - 1) and line.startswith("<p") and _is_dateline(text):
-            continue
-        kept.append(line)
-    return "\n".join(kept)
