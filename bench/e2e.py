@@ -69,7 +69,7 @@ class Result:
     requests: dict[str, int]
     checks: list[str] = field(default_factory=list)  # what went wrong; empty: all held
     lines: list[str] = field(default_factory=list)
-    row: dict[str, str] = field(default_factory=dict)  # for the README table
+    row: dict[str, str] = field(default_factory=dict)  # for the table in docs/benchmarks.md
 
 
 @dataclass

@@ -7,17 +7,23 @@ included. This counts instructions instead, with valgrind's callgrind: the same
 binary, pages and environment give the same count on every run, whatever else the
 machine is doing, so a change of 1% is visible and the ratio to trafilatura is
 stable. Each extractor runs in its own process: three warm-up pages, then every
-page of the corpus (or of ``--split a|b``) once, counted from the first page to
-the last (loading the corpus, imports and the warm-up are not counted).
+page of the set (or of ``--split a|b``, the halves bench/extract.py scores) once,
+counted from the first page to the last (loading the pages, imports and the
+warm-up are not counted). ``--set readability`` counts Mozilla Readability's test
+pages instead of aeb-dev (each with the URL readability_score.py gives it),
+``--set both`` one after the other.
 
     .venv/bin/python bench/extract_instructions.py              # ours and trafilatura
     .venv/bin/python bench/extract_instructions.py --peers trafilatura,readability
+    .venv/bin/python bench/extract_instructions.py --set readability --split b
 
 Needs valgrind (Debian's package) and a CPython whose libpython keeps its symbols
 (pyenv and Debian builds do). Under valgrind the peers run about fifty times
-slower: trafilatura on the 90 pages takes about two minutes. Instructions are not
-seconds (cache misses and branch mispredictions are not counted), but the two
-track each other closely for code of the same kind.
+slower: trafilatura on the 90 pages takes about two minutes, on the 130 readability
+pages about five. Both sets run the same callables (aeb_score.py's peers, ours
+through its bench adapter, HTML out). Instructions are not seconds (cache misses
+and branch mispredictions are not counted), but the two track each other closely
+for code of the same kind.
 """
 
 from __future__ import annotations
@@ -41,10 +47,34 @@ _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 _WARM_UP = 3
 
 
-def child(name: str, corpus: Path, ids: Path | None) -> None:
-    """Run one extractor on the pages; only the ``functools.reduce`` is counted."""
+def items_of(which: str, folder: Path, ids: Path | None) -> list[tuple[str, str]]:
+    """The (html, url) pages of a set ("aeb" or "readability"), only ``ids`` if given."""
+    wanted = None if ids is None else set(ids.read_text(encoding="utf-8").split())
+    if which == "readability":
+        return [
+            (bench_extract.read_source(case), bench_extract.READABILITY_URL)
+            for case in bench_extract.case_dirs(folder)
+            if wanted is None or case.name in wanted
+        ]
     aeb = bench_extract.load_aeb(bench_extract.AEB_SCORE)
-    truth, pages = aeb.load_corpus(corpus, ids)
+    truth, pages = aeb.load_corpus(folder, ids)
+    return [(html, truth[page].get("url", "")) for page, html in pages.items()]
+
+
+def split_names(which: str, folder: Path, half: str) -> list[str]:
+    """The page ids (aeb) or case names (readability) of one half of a set."""
+    if which == "readability":
+        cases = bench_extract.case_dirs(folder)
+        sources = {case.name: bench_extract.read_source(case) for case in cases}
+        return bench_extract.readability_split(sources, half)
+    truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    return bench_extract.split_ids(truth, half)
+
+
+def child(name: str, which: str, folder: Path, ids: Path | None) -> None:
+    """Run one extractor on the pages; only the ``functools.reduce`` is counted."""
+    items = items_of(which, folder, ids)
+    aeb = bench_extract.load_aeb(bench_extract.AEB_SCORE)
     if name == "ours":
         extractor = aeb.load_callable(bench_extract.OURS)
     else:
@@ -52,7 +82,6 @@ def child(name: str, corpus: Path, ids: Path | None) -> None:
         if not found:
             raise SystemExit(f"no peer {name!r} (not known to aeb_score.py, or not installed)")
         (extractor,) = found.values()
-    items = [(html, truth[page].get("url", "")) for page, html in pages.items()]
     for html, url in items[:_WARM_UP]:
         extractor(html, url)
 
@@ -64,12 +93,12 @@ def child(name: str, corpus: Path, ids: Path | None) -> None:
     print(len(items))
 
 
-def count(name: str, corpus: Path, ids: Path | None) -> tuple[int, int]:
-    """(instructions, pages) of ``name`` on the corpus, from a callgrind run."""
+def count(name: str, folder: Path, ids: Path | None, which: str = "aeb") -> tuple[int, int]:
+    """(instructions, pages) of ``name`` on a set's pages, from a callgrind run."""
     command = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
         "--collect-atstart=no", f"--toggle-collect={_MARK}",
-        sys.executable, __file__, "--child", name, "--corpus", str(corpus),
+        sys.executable, __file__, "--child", name, "--set", which, "--folder", str(folder),
     ]  # fmt: skip
     if ids is not None:
         command += ["--ids", str(ids)]
@@ -88,14 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--set", choices=["aeb", "readability", "both"], default="aeb")
     parser.add_argument("--split", choices=["all", "a", "b"], default="all")
     parser.add_argument("--peers", default="trafilatura", help="comma list, '' for none")
-    parser.add_argument("--corpus", type=Path, default=bench_extract.CORPUS)
+    parser.add_argument("--corpus", type=Path, default=bench_extract.CORPUS, help="aeb-dev")
+    parser.add_argument("--pages", type=Path, default=bench_extract.PAGES, help="readability")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--ids", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.corpus, args.ids)
+        child(args.child, args.set, args.folder, args.ids)
         return 0
     if shutil.which("valgrind") is None:
         print("bench: needs valgrind (apt-get install valgrind)", file=sys.stderr)
@@ -103,19 +135,22 @@ def main(argv: list[str] | None = None) -> int:
     for line in bench_extract.machine():
         print(line)
     names = ["ours", *(name for name in args.peers.split(",") if name)]
-    with tempfile.TemporaryDirectory() as tmp:
-        ids = None
-        if args.split != "all":
-            truth = json.loads((args.corpus / "ground-truth.json").read_text(encoding="utf-8"))
-            ids = Path(tmp) / "ids.txt"
-            ids.write_text("\n".join(bench_extract.split_ids(truth, args.split)) + "\n")
-        per_page: dict[str, float] = {}
-        for name in names:
-            instructions, pages = count(name, args.corpus, ids)
-            per_page[name] = instructions / pages
-            print(f"{name:12s} {per_page[name] / 1e6:8.2f} M instructions/page ({pages} pages)")
-    for name in names[1:]:
-        print(f"ours vs {name}: {per_page[name] / per_page['ours']:.2f}x fewer instructions")
+    folders = {"aeb": args.corpus, "readability": args.pages}
+    for which in ["aeb", "readability"] if args.set == "both" else [args.set]:
+        folder = folders[which]
+        print(f"== {which}, split {args.split}")
+        with tempfile.TemporaryDirectory() as tmp:
+            ids = None
+            if args.split != "all":
+                ids = Path(tmp) / "ids.txt"
+                ids.write_text("\n".join(split_names(which, folder, args.split)) + "\n")
+            per_page: dict[str, float] = {}
+            for name in names:
+                instructions, pages = count(name, folder, ids, which)
+                per_page[name] = instructions / pages
+                print(f"{name:12s} {per_page[name] / 1e6:8.2f} M instructions/page ({pages} pages)")
+        for name in names[1:]:
+            print(f"ours vs {name}: {per_page[name] / per_page['ours']:.2f}x fewer instructions")
     return 0
 
 

@@ -1,6 +1,7 @@
-"""bench/extract_instructions.py on two corpus pages, so that the benchmark keeps
-working: a callgrind count of ours, by the same child process the benchmark runs.
-No counts are asserted beyond being there: they depend on the Python build."""
+"""bench/extract_instructions.py on two pages of each development set, so that the
+benchmark keeps working: a callgrind count of ours, by the same child process the
+benchmark runs. No counts are asserted beyond being there: they depend on the Python
+build."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 import extract_instructions
-from extract import CORPUS
+from extract import CORPUS, PAGES, case_dirs
 
 pytestmark = pytest.mark.skipif(
     shutil.which("valgrind") is None or not (CORPUS / "ground-truth.json").is_file(),
@@ -38,3 +39,20 @@ def test_counts_instructions_of_the_pages_asked(tmp_path: Path) -> None:
 def test_a_failed_run_names_the_extractor(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="callgrind run of no-such-peer failed"):
         extract_instructions.count("no-such-peer", CORPUS, _two_pages(tmp_path))
+
+
+@pytest.mark.skipif(not PAGES.is_dir(), reason="needs ../shared/corpus/readability-pages")
+def test_counts_instructions_on_readability_cases(tmp_path: Path) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(case.name for case in case_dirs(PAGES)[:2]) + "\n")
+    instructions, counted = extract_instructions.count("ours", PAGES, ids, "readability")
+    assert counted == 2
+    assert instructions > 10_000
+
+
+@pytest.mark.skipif(not PAGES.is_dir(), reason="needs ../shared/corpus/readability-pages")
+def test_the_readability_halves_part_the_cases() -> None:
+    halves = [extract_instructions.split_names("readability", PAGES, h) for h in "ab"]
+    assert halves[0] and halves[1]
+    assert not set(halves[0]) & set(halves[1])
+    assert sorted(halves[0] + halves[1]) == sorted(case.name for case in case_dirs(PAGES))
