@@ -152,9 +152,9 @@ def test_short_item_falls_back_to_the_article_region() -> None:
         "<html><body><nav><a href='/'>Home</a></nav><article><h1>Notice</h1>"
         "<p>Office closed Monday.</p><p>Back Tuesday.</p></article><footer>f</footer></body></html>"
     )
-    assert extract_generic(html, URL).body == (
-        "<h2>Notice</h2>\n<p>Office closed Monday.</p>\n<p>Back Tuesday.</p>"
-    )
+    result = extract_generic(html, URL)
+    assert result.title == "Notice"  # the h1, the page having no other title
+    assert result.body == "<p>Office closed Monday.</p>\n<p>Back Tuesday.</p>"
 
 
 def test_short_chinese_paragraphs_count() -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.extract.meta import PageMeta, json_ld_objects, page_metadata, parse_datetime
+from scraper.extract.meta import (
+    PageMeta,
+    json_ld_objects,
+    page_metadata,
+    parse_datetime,
+    title_forms,
+    title_key,
+)
 
 SGT = timezone(timedelta(hours=8))
 URL = "https://news.example.com/a/story.html"
@@ -123,6 +130,7 @@ def test_ld_json_wins() -> None:
         language="zh-Hans",
         keywords=("日本", "经济", "失业率"),
         description="LD description",
+        headlines=("OG title", "Title tag | Site", "Title tag", "Site"),
     )
 
 
@@ -175,6 +183,40 @@ def test_other_date_metas_and_time_element() -> None:
 def test_title_tag_suffix_removed(title: str, expected: str) -> None:
     meta = meta_of(f"<html><head><title>{title}</title></head><body></body></html>")
     assert meta.title == expected
+
+
+def test_title_forms_and_key() -> None:
+    assert title_forms("A - B | Site") == ["A - B | Site", "A - B", "B | Site", "A", "B", "Site"]
+    assert title_forms("A - B | Site", parts=False) == ["A - B | Site", "A - B", "B | Site"]
+    assert title_forms("No separator: here") == ["No separator: here"]
+    assert title_key("‘Star Wars’  Original Cuts¶") == title_key("'Star Wars' original cuts")
+    assert title_key("日本长期失业者人数上升！") == "日本长期失业者人数上升"
+
+
+def test_titles_vote() -> None:
+    html = """<html><head><title>Headline here - Gazette</title>
+    <meta property="og:title" content="A teaser for sharing">
+    <meta property="og:site_name" content="Gazette"></head>
+    <body><h1>Headline here</h1></body></html>"""
+    meta = meta_of(html)
+    assert meta.title == "Headline here"  # <title> and <h1> agree; og:title alone
+    assert meta.headlines == ("A teaser for sharing", "Headline here - Gazette")
+
+
+def test_site_name_is_never_the_title() -> None:
+    html = """<html><head><title>Gazette | Headline here</title>
+    <meta property="og:site_name" content="The Gazette"></head>
+    <body><h1>Gazette</h1></body></html>"""
+    assert meta_of(html).title == "Headline here"
+
+
+def test_rdfa_property_lists() -> None:
+    html = """<html><head>
+    <meta property="og:description twitter:description" content="Shared description">
+    <meta property="x:title dc:title" content="DC title"></head><body></body></html>"""
+    meta = meta_of(html)
+    assert meta.description == "Shared description"
+    assert meta.title == "DC title"
 
 
 def test_html_lang_and_empty_page() -> None:

@@ -4,6 +4,11 @@ Order of trust: JSON-LD (an ``…Article`` / ``…Posting`` object), then Open G
 other ``<meta>`` tags, then a ``<time datetime>`` in the page, then ``<title>`` and
 ``<html lang>``. JSON-LD blocks are parsed one by one and leniently, since real pages
 put raw control characters and trailing commas in them.
+
+The title is the one the page's sources agree on, as a reader sees it: JSON-LD, the
+``<meta>`` titles, ``<title>`` (with or without a site's name around a separator) and
+the ``<h1>`` each vote, and the headline most of them give wins; the order of trust
+only decides when none agrees with another. A site's own name is never the title.
 """
 
 from __future__ import annotations
@@ -34,10 +39,16 @@ class PageMeta:
     language: str | None = None
     keywords: tuple[str, ...] = ()
     description: str | None = None
+    # The other forms of the title the page gives (JSON-LD, <meta>, <title>, <h1>), to
+    # recognise the headline repeated at the top of the body.
+    headlines: tuple[str, ...] = ()
 
 
 _META_KEYS: dict[str, tuple[str, ...]] = {
-    "title": ("og:title", "twitter:title", "dc.title", "headline", "sailthru.title"),
+    "title": (
+        "dc:title", "dc.title", "dcterms.title", "og:title", "twitter:title", "headline",
+        "sailthru.title", "title", "parsely-title",
+    ),
     "published": (
         "article:published_time", "og:article:published_time", "og:published_time",
         "datepublished", "published_time", "article.published", "pubdate", "publishdate",
@@ -66,6 +77,11 @@ _SOURCES = f"meta[content], {_LD_JSON}, title, {_TIMES}"
 _SPACE = re.compile(r"\s+")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—»·]\s+|\s*\|\s*|_+|\s+::\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+_ASCII_NOT_ALNUM = {c: None for c in range(128) if not chr(c).isalnum()}  # the common case, faster
+_GENERIC_HOST_LABELS = frozenset({"www", "com", "co", "org", "net", "gov", "edu", "ac", "news"})
+_SITE_TYPES = ("WebSite", "Organization", "NewsMediaOrganization")
+_MAX_HEADINGS = 10
 _KEYWORD_SPLIT = re.compile(r"[,，、;；]")
 _JSON_HEAD = re.compile(r"\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)")
 _JSON_TAIL = re.compile(r"(?:-->|//\s*\]\]>|\]\]>)\s*$")
@@ -105,7 +121,8 @@ def page_metadata(
             attrs = node.attributes
             rank = 0 if attrs.get("itemprop") == "datePublished" else 1 if "pubdate" in attrs else 2
             times[rank] = times[rank] or node
-    ld = _ld_article(_objects_of(scripts))
+    objects = _objects_of(scripts)
+    ld = _ld_article(objects)
 
     def meta(field: str) -> str | None:
         for key in _META_KEYS[field]:
@@ -117,7 +134,15 @@ def page_metadata(
                     return value
         return None
 
-    title = _text(ld.get("headline") or ld.get("name")) or meta("title") or _title_of(title_node)
+    meta_titles = [
+        value for key in _META_KEYS["title"] if (value := _first_meta(metas.get(key, ())))
+    ]
+    ld_titles = [t for t in (_text(ld.get("headline")), _text(ld.get("name"))) if t]
+    sites = _site_names(objects, ld, metas, url)
+    tag_title = _clean(title_node.text()) if title_node else ""
+    title, headlines = _choose_title(
+        ld_titles, meta_titles, tag_title, tree=tree, url=url, sites=sites
+    )
     published = _first_date(
         (_text(ld.get("datePublished")), _text(ld.get("dateCreated")), meta("published"),
          _time_of(times)),
@@ -144,6 +169,7 @@ def page_metadata(
         language=language,
         keywords=keywords,
         description=_text(ld.get("description")) or meta("description"),
+        headlines=headlines,
     )
 
 
@@ -267,8 +293,13 @@ def _add_meta(attrs: dict[str, str | None], metas: dict[str, list[str]]) -> None
         return
     for attr in ("property", "name", "itemprop", "http-equiv"):
         key = attrs.get(attr)
-        if key:
+        if not key:
+            continue
+        if attr in {"name", "http-equiv"}:
             metas.setdefault(key.strip().lower(), []).append(content)
+        else:  # RDFa and microdata: a space-separated list of names
+            for name in key.lower().split():
+                metas.setdefault(name, []).append(content)
 
 
 def _clean(value: str) -> str:
@@ -342,12 +373,181 @@ def _time_of(times: list[LexborNode | None]) -> str | None:
     return None
 
 
-def _title_of(node: LexborNode | None) -> str | None:
-    if node is None:
-        return None
-    title = _clean(node.text())
+# ---- the title ------------------------------------------------------------------------
+
+
+def title_key(text: str) -> str:
+    """What two statements of a title share: letters and digits, case folded (quotes,
+    punctuation, "¶" and "#" anchors and spacing differ from one to another)."""
+    text = text.casefold()
+    return text.translate(_ASCII_NOT_ALNUM) if text.isascii() else _NOT_ALNUM.sub("", text)
+
+
+def title_forms(title: str, *, parts: bool = True) -> list[str]:
+    """The title, then what is left of it without its last or first part around a
+    separator ("Headline | Site", "Site - Headline"), then (``parts``) each part."""
+    separators = list(_TITLE_SEPARATORS.finditer(title))
+    if not separators:
+        return [title]
+    forms = [title]
+    pieces = [title[: separators[-1].start()], title[separators[0].end() :]]
+    if parts:
+        pieces.extend(_TITLE_SEPARATORS.split(title))
+    for piece in pieces:
+        form = piece.strip()
+        if form and form not in forms:
+            forms.append(form)
+    return forms
+
+
+def _first_meta(values: Sequence[str]) -> str | None:
+    for raw in values:
+        value = _clean(raw)
+        if value:
+            return value
+    return None
+
+
+def _choose_title(
+    ld_titles: list[str],
+    meta_titles: list[str],
+    tag_title: str,
+    *,
+    tree: LexborHTMLParser,
+    url: str,
+    sites: list[str],
+) -> tuple[str | None, tuple[str, ...]]:
+    """The title most of the page's sources agree on (see the module's docstring), and
+    the other forms of it they give. Only the first ``<h1>`` is looked up unless it is
+    not enough to decide."""
+    keys: dict[str, str] = {}
+    voters = [
+        _keyed(ld_titles, sites, keys),
+        _keyed(meta_titles, sites, keys),
+        _keyed(title_forms(tag_title) if tag_title else [], sites, keys),
+    ]
+    body = tree.body
+    first = body.css_first("h1") if body is not None else None
+    headings = _headings([first]) if first is not None else []
+    best, backers = _most_agreed([*voters, _keyed(headings, sites, keys)])
+    metadata = backers - {3}
+    if body and first and len(metadata) < 2 and not (metadata & {0, 1} and 3 in backers):
+        # Neither two of the metadata nor the first <h1> and JSON-LD or <meta> agree
+        # (or that h1 is the site's logo): every h1 votes, then the h2.
+        found = body.css("h1, h2")
+        headings = _headings([n for n in found if n.tag == "h1"])
+        h1 = _keyed(headings, sites, keys)
+        best, backers = _most_agreed([*voters, h1])
+        if len(backers) < 2:
+            h2 = _keyed(_headings([n for n in found if n.tag == "h2"]), sites, keys)
+            best, backers = _most_agreed([*voters, h1, h2])
+    if len(backers) < 2:
+        best = next(iter(ld_titles + meta_titles), None) or _longest_part(tag_title)
+        best = best or next(iter(headings), None) or (_clean(first.text()) if first else None)
+    if best is None:
+        return None, ()
+    seen = {keys.get(best) or title_key(best)}
+    headlines = []
+    for key, text in (*voters[0], *voters[1], *voters[2][:3], *_keyed(headings[:3], sites, keys)):
+        if key not in seen:
+            seen.add(key)
+            headlines.append(text)
+    return best, tuple(headlines)
+
+
+def _keyed(forms: list[str], sites: list[str], keys: dict[str, str]) -> list[tuple[str, str]]:
+    """Each form with its ``title_key`` (``keys``: those known, as most forms repeat);
+    a site's own name is no title."""
+    keyed = []
+    for form in forms:
+        key = keys.get(form)
+        if key is None:
+            key = keys[form] = title_key(form)
+            if _is_site(key, sites):
+                key = keys[form] = ""
+        if key:
+            keyed.append((key, form))
+    return keyed
+
+
+def _most_agreed(voters: list[list[tuple[str, str]]]) -> tuple[str | None, set[int]]:
+    """The form most voters give (ties: the most trusted voter's, then its first), and
+    which voters give it."""
+    support: dict[str, set[int]] = {}
+    first: dict[str, tuple[int, int, str]] = {}
+    for voter, forms in enumerate(voters):
+        for rank, (key, form) in enumerate(forms):
+            support.setdefault(key, set()).add(voter)
+            first.setdefault(key, (voter, rank, form))
+    if not support:
+        return None, set()
+    best = max(support, key=lambda k: (len(support[k]), -first[k][0], -first[k][1]))
+    return first[best][2], support[best]
+
+
+def _headings(nodes: list[LexborNode]) -> list[str]:
+    """The headings' texts, but a site's logo (a heading linking to the home page)."""
+    texts = []
+    for node in nodes[: _MAX_HEADINGS + 2]:
+        # (a heading holds a few elements: walked here, not matched by a selector)
+        links = (n for n in node.traverse() if n.tag == "a")
+        href = next((h for link in links if (h := link.attributes.get("href"))), None)
+        if href is None or not _is_home(href):
+            text = _clean(node.text())
+            if text:
+                texts.append(text)
+    return texts[:_MAX_HEADINGS]
+
+
+def _is_home(href: str) -> bool:
+    """Whether a link leads to a site's home page ("/", "https://host/")."""
+    href = href.strip().split("#", 1)[0].split("?", 1)[0]
+    if href.startswith("//") or "://" in href:
+        return "/" not in href.split("//", 1)[1].rstrip("/")
+    return href == "/"
+
+
+def _longest_part(title: str) -> str | None:
     parts = [p.strip() for p in _TITLE_SEPARATORS.split(title) if p.strip()]
     return max(parts, key=len) if parts else title or None
+
+
+def _site_names(
+    objects: list[dict[str, Any]], ld: dict[str, Any], metas: dict[str, list[str]], url: str
+) -> list[str]:
+    """The site's own name as the page gives it (title keys), and its host's name."""
+    names = [_first_meta(metas.get("og:site_name", ())) or ""]
+    publisher = ld.get("publisher")
+    if isinstance(publisher, dict):
+        names.append(_text(publisher.get("name")) or "")
+    for obj in objects:
+        if obj.get("@type") in _SITE_TYPES:
+            names.append(_text(obj.get("name")) or "")
+    host = url.partition("//")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
+    labels = host.lower().split(".")[:-1]
+    labels = [label for label in labels if label not in _GENERIC_HOST_LABELS]
+    if labels:
+        names.append(labels[-1])
+    keys = []
+    for name in names:
+        key = title_key(name)
+        if len(key) >= 3 and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _is_site(key: str, sites: list[str]) -> bool:
+    """Whether a title key is a site's name: the same, or but for a few letters at one
+    end ("The Example", "Example.com" for "example")."""
+    for site in sites:
+        short, long = (key, site) if len(key) <= len(site) else (site, key)
+        if short == long or (
+            len(short) >= 5
+            and len(long) - len(short) <= 3
+            and (long.startswith(short) or long.endswith(short))
+        ):
+            return True
+    return False
 
 
 def _html_lang(tree: LexborHTMLParser) -> str | None:

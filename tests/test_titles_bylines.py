@@ -1,0 +1,136 @@
+"""The title a reader sees, the headline and byline kept out of the body, and the
+byline read into the author: extract_generic on small hand-written pages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from selectolax.lexbor import LexborHTMLParser
+
+from scraper.extract.generic import extract_generic
+from scraper.types import Extracted
+
+URL = "https://news.example.org/2024/05/harbour-story.html"
+PROSE = (
+    "The harbour board met on Tuesday evening to hear the engineers' report on the old "
+    "sea wall, which has been patched many times since it was built in the last century.",
+    "Residents who live along the front told the board that the spring tides now reach "
+    "their gardens, and several asked when the promised repairs would finally begin.",
+    "The chief engineer said the work could start in the autumn if the money is found, "
+    "and that a temporary barrier would be placed before the winter storms arrive.",
+    "Board members agreed to publish the full report next week and to hold a public "
+    "meeting in the town hall so that everyone can put questions to the engineers.",
+)
+
+
+def page(
+    *,
+    head: str = "",
+    top: str = "",
+    bottom: str = "",
+    title_tag: str | None = "Sea wall repairs to start in autumn | Harbour Gazette",
+) -> str:
+    tag = f"<title>{title_tag}</title>" if title_tag is not None else ""
+    paragraphs = "".join(f"<p>{text}</p>" for text in PROSE)
+    return (
+        f"<html><head><meta charset='utf-8'>{tag}{head}</head><body>"
+        "<header><a href='/'>Harbour Gazette</a></header>"
+        f"<article>{top}{paragraphs}{bottom}</article>"
+        "<footer><p>Harbour Gazette, all rights reserved.</p></footer></body></html>"
+    )
+
+
+def ld_json(**fields: object) -> str:
+    data = {"@context": "https://schema.org", "@type": "Article", **fields}
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+def extract(html: str) -> Extracted:
+    return extract_generic(html, URL)
+
+
+def lines_text(body: str) -> list[str]:
+    """Each body line's text."""
+    texts = []
+    for line in body.split("\n"):
+        root = LexborHTMLParser(line).body
+        texts.append(" ".join((root.text() if root is not None else "").split()))
+    return texts
+
+
+def test_the_prose_is_extracted() -> None:
+    """The fixture itself: the four paragraphs are the body."""
+    result = extract(page())
+    assert lines_text(result.body) == list(PROSE)
+
+
+# ---- titles --------------------------------------------------------------------------
+
+
+def test_ld_headline_that_is_a_description_loses_to_h1_and_og_title() -> None:
+    head = ld_json(headline="port town on the northern coast", name="Sea wall repairs") + (
+        '<meta property="og:title" content="Sea wall repairs">'
+    )
+    html = page(head=head, top="<h1>Sea wall repairs</h1>", title_tag="Sea wall repairs - Wiki")
+    assert extract(html).title == "Sea wall repairs"
+
+
+def test_ld_headline_unconfirmed_loses_to_h1_and_title_tag() -> None:
+    head = ld_json(headline="A short description of the page")
+    html = page(head=head, top="<h1>Sea wall repairs to start in autumn</h1>")
+    assert extract(html).title == "Sea wall repairs to start in autumn"
+
+
+def test_ld_headline_confirmed_is_kept() -> None:
+    head = ld_json(headline="Sea wall repairs to start in autumn") + (
+        '<meta property="og:title" content="Engineers report on the harbour">'
+    )
+    assert extract(page(head=head)).title == "Sea wall repairs to start in autumn"
+
+
+def test_unconfirmed_sources_keep_the_order_of_trust() -> None:
+    head = ld_json(headline="The LD headline") + '<meta property="og:title" content="OG title">'
+    assert extract(page(head=head, top="<h1>The page heading</h1>")).title == "The LD headline"
+
+
+def test_the_first_h1_may_be_the_site_logo() -> None:
+    html = page(
+        top="<h1><a href='https://news.example.org/'>Harbour Gazette</a></h1>"
+        "<h1>Sea wall repairs to start in autumn</h1>",
+        title_tag="Harbour Gazette - Sea wall repairs to start in autumn",
+    )
+    assert extract(html).title == "Sea wall repairs to start in autumn"
+
+
+def test_title_tag_part_confirmed_by_h1_even_when_shorter() -> None:
+    html = page(top="<h1>Tides</h1>", title_tag="Tides - The Harbour Encyclopaedia")
+    assert extract(html).title == "Tides"
+
+
+def test_empty_og_title_is_absent() -> None:
+    head = '<meta property="og:title" content=""><meta name="twitter:title" content="  ">'
+    html = page(head=head, title_tag="Sea wall repairs to start in autumn | Harbour Gazette")
+    assert extract(html).title == "Sea wall repairs to start in autumn"
+
+
+def test_parsely_title_when_nothing_else() -> None:
+    head = '<meta name="parsely-title" content="Sea wall repairs to start in autumn">'
+    assert extract(page(head=head, title_tag=None)).title == "Sea wall repairs to start in autumn"
+
+
+def test_h1_when_no_title_tag_nor_metadata() -> None:
+    html = page(top="<h1>Sea wall repairs to start in autumn</h1>", title_tag=None)
+    assert extract(html).title == "Sea wall repairs to start in autumn"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<meta property="x:title dc:title" content="Sea wall repairs">',  # RDFa list
+        '<meta name="DC.title" content="Sea wall repairs">',
+    ],
+)
+def test_dublin_core_title_first_among_meta_titles(head: str) -> None:
+    head += '<meta property="og:title" content="Shared on social media">'
+    assert extract(page(head=head, title_tag="Unrelated tab title")).title == "Sea wall repairs"
