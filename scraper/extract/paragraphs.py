@@ -143,11 +143,11 @@ _BLOCK_IDS = tag_ids(*BLOCK_TAGS)
 def split_blocks(blocks: Sequence[LexborNode]) -> frozenset[int]:
     """The ``mem_id`` of the divs among ``blocks`` that hold blocks (containers);
     the other blocks read as paragraphs."""
-    return frozenset(
-        node.mem_id
-        for node in blocks
-        if node.tag_id == _DIV and any(c.tag_id in _BLOCK_IDS for c in node.iter())
-    )
+    return frozenset(node.mem_id for node in blocks if node.tag_id == _DIV and _holds_blocks(node))
+
+
+def _holds_blocks(node: LexborNode) -> bool:
+    return any(child.tag_id in _BLOCK_IDS for child in node.iter())
 
 
 def paragraph_scores(
@@ -365,9 +365,7 @@ def _with_siblings(top: int, scores: dict[int, float], page: Page) -> list[int]:
             if page.text(key) > _CHUNK_TEXT and page.link_density(key) < 0.25:
                 chosen.append(key)
         elif sibling.tag == "p" or (
-            sibling.tag_id == _DIV
-            and not sibling.attributes
-            and not any(c.tag_id in _BLOCK_IDS for c in sibling.iter())
+            sibling.tag_id == _DIV and not sibling.attributes and not _holds_blocks(sibling)
         ):  # a paragraph, or a bare div that reads as one (a named one is a component)
             text = page.text(key)
             density = page.link_density(key)
