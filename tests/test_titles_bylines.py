@@ -134,3 +134,107 @@ def test_h1_when_no_title_tag_nor_metadata() -> None:
 def test_dublin_core_title_first_among_meta_titles(head: str) -> None:
     head += '<meta property="og:title" content="Shared on social media">'
     assert extract(page(head=head, title_tag="Unrelated tab title")).title == "Sea wall repairs"
+
+
+# ---- the headline kept out of the body -----------------------------------------------
+
+TITLE = "Sea wall repairs to start in autumn"
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        f"<h1>{TITLE}</h1>",
+        f"<h2>{TITLE}</h2>",
+        "<h1>Sea Wall Repairs to Start in Autumn!</h1>",  # case and punctuation aside
+        f"<h2>{TITLE} | Harbour Gazette</h2>",  # with the site's name
+        f"<p><strong>{TITLE}</strong></p>",
+        f"<h2>Harbour news</h2><h1>{TITLE}</h1>",  # within the first lines
+    ],
+)
+def test_headline_repeated_at_the_top_is_dropped(top: str) -> None:
+    result = extract(page(top=top))
+    assert result.title == TITLE
+    assert TITLE.casefold() not in result.body.casefold()
+    assert lines_text(result.body)[-4:] == list(PROSE)
+
+
+def test_other_statement_of_the_title_dropped_too() -> None:
+    """The og:title and the <h1> agree; the <title> says it otherwise."""
+    head = '<meta property="og:title" content="Harbour wall to be mended">'
+    html = page(head=head, top="<h1>Harbour wall to be mended</h1>", title_tag=TITLE)
+    result = extract(html)
+    assert result.title == "Harbour wall to be mended"
+    assert lines_text(result.body) == list(PROSE)
+
+
+def test_heading_that_is_not_the_headline_is_kept() -> None:
+    head = f'<meta property="og:title" content="{TITLE}">'
+    result = extract(page(head=head, top="<h1>Chapter two: the engineers</h1>"))
+    assert result.title == TITLE
+    assert lines_text(result.body)[0] == "Chapter two: the engineers"
+
+
+def test_headline_deeper_in_the_body_is_kept() -> None:
+    paragraphs = "".join(f"<p>{text}</p>" for text in PROSE)
+    html = page(bottom=f"<h2>{TITLE}</h2>{paragraphs}")
+    assert TITLE in lines_text(extract(html).body)
+
+
+# ---- bylines ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("top", "author"),
+    [
+        ("<p>By Jane Doe</p>", "Jane Doe"),
+        (
+            "<p>By <a href='/staff/jd'>Jane Doe</a> and John Roe | May 3, 2024</p>",
+            "Jane Doe and John Roe",
+        ),
+        ("<p>BY JANE DOE</p>", "JANE DOE"),
+        ("<p>Jane Doe, Reuters</p>", "Jane Doe, Reuters"),
+        ("<p>By <a href='/author/jane-doe/'>Jane Doe</a></p>", "Jane Doe"),
+        ("<p>文／记者 张三</p>", "张三"),
+        ("<p>作者：李四</p>", "李四"),
+        ("<p>記者 山田太郎</p>", "山田太郎"),
+        ("<p>Par Marie Dupont</p>", "Marie Dupont"),
+    ],
+)
+def test_byline_dropped_and_read_into_author(top: str, author: str) -> None:
+    result = extract(page(top=f"<h1>{TITLE}</h1>{top}"))
+    assert result.author == author
+    assert lines_text(result.body) == list(PROSE)
+
+
+@pytest.mark.parametrize(
+    "bottom", ["<p>By Jane Doe</p>", "<h5><a href='/author/jane-doe/'>Jane Doe</a></h5>"]
+)
+def test_byline_at_the_bottom(bottom: str) -> None:
+    result = extract(page(bottom=bottom))
+    assert result.author == "Jane Doe"
+    assert lines_text(result.body) == list(PROSE)
+
+
+def test_byline_does_not_override_metadata_author() -> None:
+    head = '<meta name="author" content="Harbour Desk">'
+    result = extract(page(head=head, top="<p>By Jane Doe</p>"))
+    assert result.author == "Harbour Desk"
+    assert lines_text(result.body) == list(PROSE)
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "By 2030, the board expects the new wall to protect every house on the front.",
+        "By the time the engineers arrived, the tide had already reached the road.",
+        "By Tuesday evening the board had heard enough.",
+        "By contrast, the old pier needs no work.",
+        "By Far The Best Harbour: Why We Love It",
+        "Photo by Jane Doe",
+    ],
+)
+def test_prose_starting_like_a_byline_is_kept(prose: str) -> None:
+    result = extract(page(top=f"<p>{prose}</p>"))
+    assert result.author is None
+    assert lines_text(result.body)[0] == prose

@@ -75,7 +75,7 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     marked = frozenset(node.mem_id for node in marked_nodes)
     region, nodes, scores = _choose(body, scan, marked_nodes)
     if not nodes:
-        return _result(_whole_body(body, url, meta), meta)
+        return _result(*_whole_body(body, url, meta))
     drop = content_dropper(scores, lambda: len(" ".join(region.text().split())))
     kept = []
     for top in nodes:
@@ -86,10 +86,10 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
             node.decompose()
         kept.append(top)
     if not kept:
-        return _result(_whole_body(body, url, meta), meta)
+        return _result(*_whole_body(body, url, meta))
     for node in kept:
         noscript_images_in_place(node)
-    return _result(drop_repeats(clean_nodes(kept, url), meta), meta)
+    return _result(*drop_repeats(clean_nodes(kept, url), meta))
 
 
 def _choose(
@@ -223,7 +223,7 @@ def _cjk_weighted(node: LexborNode) -> bool:
     return collapsed_length(text) + len(_CJK.findall(text)) >= MIN_PARAGRAPH
 
 
-def _whole_body(body: LexborNode, url: str, meta: PageMeta) -> str:
+def _whole_body(body: LexborNode, url: str, meta: PageMeta) -> tuple[str, PageMeta]:
     """The second strategy, for pages where no block stands out as the article (a
     short note, text straight in ``<body>``): the whole body less its furniture and
     low-value blocks, kept when what is left reads as text, not as a list of links."""
@@ -233,7 +233,7 @@ def _whole_body(body: LexborNode, url: str, meta: PageMeta) -> str:
     noscript_images_in_place(body)
     cleaned = clean_nodes([body], url)
     if not cleaned or not _reads_as_text(cleaned):
-        return ""
+        return "", meta
     return drop_repeats(cleaned, meta)
 
 

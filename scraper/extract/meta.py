@@ -26,7 +26,16 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from scraper.extract.dates import parse_datetime
 from scraper.extract.media import absolute_url
 
-__all__ = ["PageMeta", "json_ld_objects", "page_metadata", "parse_datetime"]
+__all__ = [
+    "BY",
+    "PageMeta",
+    "json_ld_objects",
+    "names_in",
+    "page_metadata",
+    "parse_datetime",
+    "title_forms",
+    "title_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +86,33 @@ _SOURCES = f"meta[content], {_LD_JSON}, title, {_TIMES}"
 _SPACE = re.compile(r"\s+")
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _TITLE_SEPARATORS = re.compile(r"\s+[|\-–—»·]\s+|\s*\|\s*|_+|\s+::\s+")
+_SEPARATOR_CHARS = frozenset("|-–—»·_:")
 _NOT_ALNUM = re.compile(r"[\W_]+")
+_TITLE_WORD = re.compile(r"[^\W_]+")
 _ASCII_NOT_ALNUM = {c: None for c in range(128) if not chr(c).isalnum()}  # the common case, faster
 _GENERIC_HOST_LABELS = frozenset({"www", "com", "co", "org", "net", "gov", "edu", "ac", "news"})
 _SITE_TYPES = ("WebSite", "Organization", "NewsMediaOrganization")
 _MAX_HEADINGS = 10
+
+BY = re.compile(  # a byline's "By"
+    r"^(?:(?:written|posted|reported|story|text|words|report|reporting)\s+)?"
+    r"(?:by|par|por|von|di)\s*[:：]?\s+(?=\S)",
+    re.I,
+)
+# Where the name in a byline ends: a separator, a date, a time, "updated".
+_NAME_END = re.compile(
+    r"\s[|•·—–-]\s|[|•·—–]|\d|\b(?:updated|published|posted|last)\b|"
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d|"
+    r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
+    re.I,
+)
+_NOT_IN_NAMES = re.compile(r"[:?!;\"“”()\[\]]")
+_CONNECTORS = frozenset({
+    "and", "&", "de", "del", "della", "van", "von", "der", "den", "da", "di", "du", "la",
+    "le", "y", "e", "et", "und", "bin", "ibn", "al", "el", "st.", "with", "avec", "con",
+})  # fmt: skip
+_NOT_NAMES = frozenset({"author", "authors", "autor", "auteur", "staff", "admin", "editor"})
+_MAX_NAME = 70
 _KEYWORD_SPLIT = re.compile(r"[,，、;；]")
 _JSON_HEAD = re.compile(r"\s*(?:<!--|//\s*<!\[CDATA\[|<!\[CDATA\[)")
 _JSON_TAIL = re.compile(r"(?:-->|//\s*\]\]>|\]\]>)\s*$")
@@ -386,6 +417,8 @@ def title_key(text: str) -> str:
 def title_forms(title: str, *, parts: bool = True) -> list[str]:
     """The title, then what is left of it without its last or first part around a
     separator ("Headline | Site", "Site - Headline"), then (``parts``) each part."""
+    if _SEPARATOR_CHARS.isdisjoint(title):  # most lines of a body: no regex search
+        return [title]
     separators = list(_TITLE_SEPARATORS.finditer(title))
     if not separators:
         return [title]
@@ -426,10 +459,13 @@ def _choose_title(
         _keyed(meta_titles, sites, keys),
         _keyed(title_forms(tag_title) if tag_title else [], sites, keys),
     ]
+    best, backers = _most_agreed(voters)
     body = tree.body
-    first = body.css_first("h1") if body is not None else None
+    # (JSON-LD, <meta> and <title> agreeing, an <h1> could not outvote them)
+    first = body.css_first("h1") if body is not None and len(backers) < 3 else None
     headings = _headings([first]) if first is not None else []
-    best, backers = _most_agreed([*voters, _keyed(headings, sites, keys)])
+    if headings:
+        best, backers = _most_agreed([*voters, _keyed(headings, sites, keys)])
     metadata = backers - {3}
     if body and first and len(metadata) < 2 and not (metadata & {0, 1} and 3 in backers):
         # Neither two of the metadata nor the first <h1> and JSON-LD or <meta> agree
@@ -448,11 +484,22 @@ def _choose_title(
         return None, ()
     seen = {keys.get(best) or title_key(best)}
     headlines = []
-    for key, text in (*voters[0], *voters[1], *voters[2][:3], *_keyed(headings[:3], sites, keys)):
+    # An <h1> that is not the title may be a chapter's or a section's name: it is a
+    # headline only when it says much the same as the title.
+    similar = [h for h in headings[:3] if _mostly_in(h, best)]
+    for key, text in (*voters[0], *voters[1], *voters[2][:3], *_keyed(similar, sites, keys)):
         if key not in seen:
             seen.add(key)
             headlines.append(text)
     return best, tuple(headlines)
+
+
+def _mostly_in(text: str, title: str) -> bool:
+    """Whether three quarters of ``text`` (in characters of words) are words of ``title``."""
+    words = _TITLE_WORD.findall(text.casefold())
+    known = set(_TITLE_WORD.findall(title.casefold()))
+    total = sum(len(w) for w in words)
+    return total > 0 and sum(len(w) for w in words if w in known) >= 0.75 * total
 
 
 def _keyed(forms: list[str], sites: list[str], keys: dict[str, str]) -> list[tuple[str, str]]:
@@ -548,6 +595,28 @@ def _is_site(key: str, sites: list[str]) -> bool:
         ):
             return True
     return False
+
+
+def names_in(rest: str) -> str | None:
+    """The name(s) a byline's text starts with ("Jane Doe and John Roe | May 3, 2024"),
+    or None when it does not start with names."""
+    end = _NAME_END.search(rest)
+    name = (rest[: end.start()] if end else rest).strip(" ,;:-–—|")
+    if not name or len(name) > _MAX_NAME or _NOT_IN_NAMES.search(name):
+        return None
+    if BY.match(name + " X") or name.casefold() in _NOT_NAMES:  # "By" alone
+        return None
+    words = name.replace(",", " ").split()
+    if not words or len(words) > 10:
+        return None
+    capitalised = 0
+    for word in words:
+        if word.casefold() in _CONNECTORS:
+            continue
+        if not word[0].isupper():
+            return None
+        capitalised += 1
+    return name if capitalised else None
 
 
 def _html_lang(tree: LexborHTMLParser) -> str | None:
