@@ -238,3 +238,68 @@ def test_prose_starting_like_a_byline_is_kept(prose: str) -> None:
     result = extract(page(top=f"<p>{prose}</p>"))
     assert result.author is None
     assert lines_text(result.body)[0] == prose
+
+
+# ---- the byline element in the page ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("byline", "author"),
+    [
+        ('<span class="byline">By Jane Doe | May 3, 2024</span>', "Jane Doe"),
+        ('<a rel="author" href="/people/jd">Jane Doe</a>', "Jane Doe"),
+        (
+            '<div itemprop="author" itemscope><span itemprop="name">Jane Doe</span>'
+            "<span>Harbour correspondent</span></div>",
+            "Jane Doe",
+        ),
+        # the more precise of two of a kind
+        (
+            '<div class="author">Jane Doe <span class="author-name">Jane Doe</span></div>',
+            "Jane Doe",
+        ),
+        ('<p class="article-author">Jane Doe — Tuesday 14 May 2024</p>', "Jane Doe"),
+    ],
+)
+def test_byline_element_read_into_author(byline: str, author: str) -> None:
+    html = page(top=f"<div class='meta'>{byline}</div><h1>{TITLE}</h1>")
+    result = extract(html)
+    assert result.author == author
+    assert lines_text(result.body) == list(PROSE)
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        '<div class="comments"><div class="comment-author">Sam Reader</div></div>',
+        '<aside><span class="byline">By Other Writer</span></aside>',
+        '<div class="author-bio">Jane Doe has covered the harbour for the Gazette since '
+        "she left the university, and she writes about boats on weekends.</div>",
+        '<td class="authority-control">Harbour Board</td>',
+        '<span class="byline">By the harbour</span>',
+    ],
+)
+def test_not_a_byline_element(elsewhere: str) -> None:
+    assert extract(page(bottom=elsewhere)).author is None
+
+
+def test_byline_element_does_not_override_metadata_author() -> None:
+    head = '<meta name="author" content="Harbour Desk">'
+    html = page(head=head, top='<span class="byline">By Jane Doe</span>')
+    assert extract(html).author == "Harbour Desk"
+
+
+@pytest.mark.parametrize(
+    ("head", "author"),
+    [
+        ('<meta name="byl" content="By Jane Doe">', "Jane Doe"),
+        (ld_json(author={"@type": "Person", "name": "By Jane Doe"}), "Jane Doe"),
+        (
+            '<meta property="dc:creator" content="Jane Doe"><meta name="author" content="X">',
+            "Jane Doe",
+        ),
+        ('<meta property="article:author_name" content="Jane Doe">', "Jane Doe"),
+    ],
+)
+def test_metadata_author(head: str, author: str) -> None:
+    assert extract(page(head=head)).author == author

@@ -70,8 +70,9 @@ _META_KEYS: dict[str, tuple[str, ...]] = {
         "last-modified", "lastmod",
     ),
     "author": (
-        "author", "article:author", "dc.creator", "byl", "parsely-author", "sailthru.author",
-        "og:article:author", "twitter:creator",
+        "dc:creator", "author", "article:author", "dc.creator", "dcterms.creator", "byl",
+        "parsely-author", "sailthru.author", "article:author_name", "og:article:author",
+        "twitter:creator",
     ),
     "image": ("og:image", "og:image:url", "og:image:secure_url", "twitter:image",
               "twitter:image:src", "image", "thumbnailurl"),
@@ -159,8 +160,10 @@ def page_metadata(
         for key in _META_KEYS[field]:
             for raw in metas.get(key, ()):
                 value = _clean(raw)
-                if field == "author" and (value.startswith(("http:", "https:", "@", "/"))):
-                    continue
+                if field == "author":
+                    if value.startswith(("http:", "https:", "@", "/")):
+                        continue
+                    value = _without_by(value)
                 if value:
                     return value
         return None
@@ -181,6 +184,8 @@ def page_metadata(
     )  # fmt: skip
     modified = _first_date((_text(ld.get("dateModified")), meta("modified")), default_tz)
     author = _names(ld.get("author")) or meta("author")
+    if author is None and tree.body is not None:
+        author = _byline_in_page(tree.body)
     image = _image(ld.get("image")) or _image(ld.get("thumbnailUrl")) or meta("image")
     keywords = _keywords(ld.get("keywords"))
     if not keywords:
@@ -352,8 +357,10 @@ def _names(value: Any) -> str | None:
     names = []
     for item in items:
         name = _text(item.get("name")) if isinstance(item, dict) else _text(item)
-        if name and not name.startswith(("http:", "https:")) and name not in names:
-            names.append(name)
+        if name and not name.startswith(("http:", "https:")):
+            name = _without_by(name)
+            if name not in names:
+                names.append(name)
     return ", ".join(names) or None
 
 
@@ -617,6 +624,105 @@ def names_in(rest: str) -> str | None:
             return None
         capitalised += 1
     return name if capitalised else None
+
+
+# ---- the author in the page ------------------------------------------------------------
+
+# Elements that may hold the byline, the most telling first: what the page marks as
+# the author, then by class or id. One selector: the page is walked once.
+_BYLINE_SELECTOR = "[rel~=author], [itemprop~=author], [class*=byline i], [class*=author i]"
+_NOT_BYLINE_TAGS = frozenset({
+    "meta", "link", "img", "input", "form", "script", "style", "button", "select",
+    "textarea", "body", "html", "head", "svg", "label", "iframe", "noscript", "template",
+})  # fmt: skip
+_NOT_BYLINE_NAMES = re.compile(
+    r"comment|follow|bio\b|biog|note|thumb|avatar|photo|image|img|more|about|related|"
+    r"social|share|desc|profile|tooltip|popup|modal|signup|login|sign-in|subscribe"
+)
+_AUTHOR_NAME = re.compile(r"author(?!ity|iz|ing)")
+_MAX_CANDIDATES = 20
+_MAX_BYLINE_TEXT = 100
+
+
+def _byline_in_page(body: LexborNode) -> str | None:
+    """The author's name from the page's byline element: one the page marks as the
+    author (``rel``, ``itemprop``), else one named "byline", else "author" (not in
+    the comments, not an author's bio or photo)."""
+    best: str | None = None
+    best_rank = 3
+    best_node: LexborNode | None = None
+    for node in body.css(_BYLINE_SELECTOR)[:_MAX_CANDIDATES]:
+        rank = _byline_rank(node)
+        if rank is None or rank > best_rank:
+            continue
+        # Of the same kind, one inside the best so far is the more precise.
+        if rank == best_rank and not _inside(node, best_node):
+            continue
+        name = _byline_text(node, rank)
+        if name is not None and not _in_comments(node):
+            best, best_rank, best_node = name, rank, node
+    return best
+
+
+def _inside(node: LexborNode, ancestor: LexborNode | None) -> bool:
+    if ancestor is None:
+        return False
+    key = ancestor.mem_id
+    parent = node.parent
+    for _ in range(8):
+        if parent is None:
+            return False
+        if parent.mem_id == key:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _byline_rank(node: LexborNode) -> int | None:
+    if node.tag in _NOT_BYLINE_TAGS:
+        return None
+    attrs = node.attributes
+    if (
+        "author" in (attrs.get("rel") or "").lower().split()
+        or "author" in (attrs.get("itemprop") or "").lower().split()
+    ):
+        return 0
+    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+    if _NOT_BYLINE_NAMES.search(names):
+        return None
+    if "byline" in names:
+        return 1
+    return 2 if _AUTHOR_NAME.search(names) else None
+
+
+def _byline_text(node: LexborNode, rank: int) -> str | None:
+    # Microdata: the author's name is its own property.
+    named = node.css_first("[itemprop~=name]") if rank == 0 else None
+    text = _clean((named or node).text(separator=" "))
+    if not text or len(text) > _MAX_BYLINE_TEXT:
+        return None
+    by = BY.match(text)
+    return names_in(text[by.end() :] if by else text)
+
+
+def _in_comments(node: LexborNode) -> bool:
+    parent = node.parent
+    for _ in range(20):
+        if parent is None:
+            return False
+        attrs = parent.attributes
+        if parent.tag in ("footer", "aside") or "comment" in (
+            f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
+        ):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _without_by(name: str) -> str:
+    """An author's name without the "By " some metadata put before it."""
+    by = BY.match(name)
+    return name[by.end() :] if by and name[by.end() :][:1].isupper() else name
 
 
 def _html_lang(tree: LexborHTMLParser) -> str | None:
