@@ -6,6 +6,7 @@ Kept apart from clean.py so that the block logic there stays readable.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -93,10 +94,65 @@ def _plainly_absolute(url: str) -> bool:
     )
 
 
+@lru_cache(maxsize=16)
+def _base_parts(base_url: str) -> tuple[str, str, str] | None:
+    """(origin, directory, document without fragment) of a plainly absolute base
+    URL, for joining the commonest relative links without ``urljoin``; None for
+    any other base."""
+    if not _plainly_absolute(base_url) or "\\" in base_url:
+        return None
+    document = base_url.split("#", 1)[0]
+    before_query = document.split("?", 1)[0]
+    host_start = before_query.index("://") + 3
+    if "/." in before_query[host_start:] or "//" in before_query[host_start:]:
+        return None  # urljoin drops dot segments and, joining, empty ones
+    slash = before_query.find("/", host_start)
+    if slash < 0:
+        return before_query, before_query + "/", document
+    return before_query[:slash], before_query[: before_query.rfind("/") + 1], document
+
+
+def _joined(href: str, base_url: str) -> str | None:
+    """``urljoin(base_url, href)`` for a root-relative path, a fragment or a plain
+    relative path with no dot segments, when ``href`` needs no clean-up; None when
+    ``urljoin`` must decide."""
+    first = href[:1]
+    if (
+        first in ("", ".", "?", "\\")
+        or href.startswith("//")
+        or not href.isprintable()
+        or " " in href
+        or "\\" in href
+        or "[" in href
+        or "]" in href
+        or "?#" in href
+        or href.endswith(("?", "#"))
+    ):
+        return None
+    parts = _base_parts(base_url)
+    if parts is None:
+        return None
+    origin, directory, document = parts
+    if first == "#":
+        return document + href
+    path = href.split("?", 1)[0].split("#", 1)[0]
+    if "/." in path:  # "." and ".." segments: urljoin removes them
+        return None
+    if first == "/":
+        return origin + href
+    if ":" in path.split("/", 1)[0] or "//" in path:  # a scheme; an empty segment
+        return None
+    return directory + href
+
+
 def absolute_href(href: str | None, base_url: str) -> str | None:
     """An absolute link target, or None for an unusable one (javascript:, data:…)."""
     if href and _plainly_absolute(href):
         return href
+    if href and base_url:
+        joined = _joined(href, base_url)
+        if joined is not None:
+            return joined
     url = absolute_url(href, base_url)
     if url is None:
         return None

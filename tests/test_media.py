@@ -1,0 +1,94 @@
+"""Link resolution: the fast path for common relative links must give exactly
+what ``urljoin`` gives, on every base and link."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scraper.extract.media import LINK_SCHEMES, _scheme, absolute_href, absolute_url
+
+
+def _by_urljoin(href: str | None, base_url: str) -> str | None:
+    """absolute_href as it was before the fast path: always through urljoin."""
+    url = absolute_url(href, base_url)
+    if url is None:
+        return None
+    scheme = _scheme(url)
+    return url if scheme in LINK_SCHEMES or (scheme == "" and not base_url) else None
+
+
+BASES = [
+    "https://example.com",
+    "https://example.com/",
+    "https://example.com/news/a.html",
+    "https://example.com/news/",
+    "https://example.com/news/a.html?x=1#top",
+    "https://example.com/a/./b/c",
+    "https://example.com/a/../b",
+    "http://example.com:8080/x/y?q",
+    "https://example.com/a b/c",
+    "https://例子.com/新闻/一.html",
+    "ftp://example.com/x/",
+    "",
+]
+HREFS = [
+    "/",
+    "/x",
+    "/x/y?q=1#f",
+    "#",
+    "#frag",
+    "x",
+    "x/y.html",
+    "x?y",
+    "x#y",
+    "?q",
+    ".",
+    "./x",
+    "../x",
+    "x/../y",
+    "x/./y",
+    "x/..",
+    "//other.org/x",
+    "mailto:a@b.c",
+    "javascript:void(0)",
+    "a:b/c",
+    "x:y",
+    "c/d:e",
+    "x?",
+    "x#",
+    "x?#",
+    "x y",
+    "x\ty",
+    "x\\y",
+    "[x]",
+    "/新闻/二.html",
+    "%E4%B8%80",
+    "x?a=/../b",
+    "x#/../b",
+    "",
+]
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("href", HREFS)
+def test_common_links_resolve_as_urljoin_does(href: str, base: str) -> None:
+    assert absolute_href(href, base) == _by_urljoin(href, base)
+
+
+_PIECES = st.sampled_from(
+    ["a", "b", "/", ".", "..", "?", "#", ":", "=", "&", " ", "\\", "[", "%2e", "é", "新", "\n"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    href=st.lists(_PIECES, max_size=8).map("".join),
+    base=st.sampled_from(BASES),
+    tail=st.lists(_PIECES, max_size=6).map("".join),
+)
+def test_any_link_resolves_as_urljoin_does(href: str, base: str, tail: str) -> None:
+    if base:
+        base = base + tail if "#" not in base else base
+    assert absolute_href(href, base) == _by_urljoin(href, base)
