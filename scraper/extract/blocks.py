@@ -85,7 +85,9 @@ def _inline_html(run: list[Token]) -> tuple[str, bool, list[str]]:
     for tok in out:
         kind = tok[0]
         if kind == TEXT:
-            text = _SPACE.sub(" ", tok[1])
+            text = tok[1]
+            if "  " in text or not text.isprintable():  # else no run to collapse
+                text = _SPACE.sub(" ", text)
             if space_before and text.startswith(" "):
                 text = text[1:]
             tok[1] = text
@@ -138,21 +140,27 @@ def _drop_empty(run: list[Token]) -> list[Token]:
     become their whitespace."""
     result: list[Token] = []
     opens: list[int] = []
+    last_content = -1  # where in ``result`` the last token that is not blank text is
     for tok in run:
-        if tok[0] == OPEN:
+        kind = tok[0]
+        if kind == OPEN:
             opens.append(len(result))
             result.append(tok)
-        elif tok[0] == CLOSE and opens:
+        elif kind == CLOSE:
+            if not opens:
+                continue
             start = opens.pop()
-            inner = result[start + 1 :]
-            if all(t[0] == TEXT and not t[1].strip() for t in inner):
-                space = " " if any(t[1] for t in inner) else ""
-                del result[start:]
-                if space:
-                    result.append((TEXT, space))
-            else:
+            if last_content > start:
+                last_content = len(result)
                 result.append(tok)
-        elif tok[0] != CLOSE:
+                continue
+            space = any(t[1] for t in result[start + 1 :])  # (blank text only)
+            del result[start:]
+            if space:
+                result.append((TEXT, " "))
+        else:
+            if kind != TEXT or tok[1].strip():
+                last_content = len(result)
             result.append(tok)
     return result
 

@@ -70,6 +70,9 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _PRUNED = frozenset({"table", "ul", "div", "section", "header"})
 _MAX_FURNITURE_SHARE = 0.4
 
+# Without attributes, only these tags can be dropped (by tag, or by their numbers).
+_ASKED_BARE = FURNITURE_TAGS | _PRUNED | {"p"}
+
 
 def class_weight(node: LexborNode, cache: dict[str, int] | None = None) -> int:
     """Readability's weight of an element's class and id: ±25 each (``cache``:
@@ -94,11 +97,10 @@ def _weight(node: LexborNode, attrs: dict[str, str | None], cache: dict[str, int
 
 
 def _hidden(attrs: dict[str, str | None]) -> bool:
-    return (
-        "hidden" in attrs
-        or (attrs.get("aria-hidden") or "").lower() == "true"
-        or bool(_HIDDEN_STYLE.search(attrs.get("style") or ""))
-    )
+    if "hidden" in attrs or (attrs.get("aria-hidden") or "").lower() == "true":
+        return True
+    style = (attrs.get("style") or "").lower()
+    return ("none" in style or "hidden" in style) and bool(_HIDDEN_STYLE.search(style))
 
 
 def _named_furniture(names: str) -> bool:
@@ -119,8 +121,13 @@ def _furniture_verdict(
         return None if tag in FURNITURE_TAGS else False
     if ("hidden" in attrs or "aria-hidden" in attrs or "style" in attrs) and _hidden(attrs):
         return True
-    if tag in FURNITURE_TAGS or (attrs.get("role") or "").lower() in _ROLES:
+    if tag in FURNITURE_TAGS:
         return None
+    role = attrs.get("role")
+    if role and role.lower() in _ROLES:
+        return None
+    if "class" not in attrs and "id" not in attrs:  # a link, an image: nothing named
+        return False
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
     verdict = verdicts.get(names)
     if verdict is None:
@@ -177,6 +184,8 @@ def content_dropper(scores: dict[int, float], page_text: Callable[[], int]) -> D
             if tag != "p":
                 return False
             return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), None, weights)
+        if tag not in _ASKED_BARE and not node.attrs:  # most inline elements
+            return False
         attrs = node.attributes
         if tag not in _PROTECTED:
             verdict = _furniture_verdict(tag, attrs, verdicts, node)
@@ -187,6 +196,8 @@ def content_dropper(scores: dict[int, float], page_text: Callable[[], int]) -> D
                     text_of_page.append(page_text())
                 if stats.text <= _MAX_FURNITURE_SHARE * text_of_page[0]:
                     return True
+        if tag not in _ASKED_BARE:  # (not a tag conditional cleaning looks at)
+            return False
         return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), attrs, weights)
 
     return drop
@@ -200,6 +211,8 @@ def furniture_dropper() -> Dropper:
 
     def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
         if is_root:
+            return False
+        if tag not in _ASKED_BARE and not node.attrs:
             return False
         attrs = node.attributes
         if tag not in _PROTECTED and _furniture_verdict(tag, attrs, verdicts, node) is not False:

@@ -30,6 +30,7 @@ from scraper.extract.blocks import (
     nested_html,
 )
 from scraper.extract.limits import bounded_html
+from scraper.extract.measure import collapsed
 from scraper.extract.media import (
     absolute_href,
     image_html,
@@ -140,7 +141,7 @@ def _hidden(attrs: dict[str, str | None]) -> bool:
     if "hidden" in attrs or (attrs.get("aria-hidden") or "").strip().lower() == "true":
         return True
     style = attrs.get("style")
-    return bool(style and _DISPLAY_NONE.search(style))
+    return bool(style and "none" in style.lower() and _DISPLAY_NONE.search(style))
 
 
 class _Walker:
@@ -161,8 +162,14 @@ class _Walker:
             return href
 
     def children(self, node: LexborNode, out: list[Token], depth: int) -> None:
+        unjunk = self.unjunk
         for child in node.iter(include_text=True):
-            self.emit(child, out, depth + 1)
+            if child.is_text_node:  # (most children: spared a call of emit)
+                text = child.text_content
+                if text:
+                    out.append((TEXT, unjunk(text)))
+            else:
+                self.emit(child, out, depth + 1)
 
     def emit(self, node: LexborNode, out: list[Token], depth: int) -> None:
         if node.is_text_node:
@@ -197,7 +204,7 @@ class _Walker:
             leaf = HEADINGS.get(tag, "p")
             kids = list(node.iter(include_text=True))
             if all(kid.is_text_node for kid in kids):  # most paragraphs: text only
-                text = " ".join(self.unjunk(node.text()).split())
+                text = collapsed(self.unjunk(node.text()))
                 if text:
                     out.append((BLOCK, f"<{leaf}>{escape_text(text)}</{leaf}>"))
                 return
@@ -286,7 +293,7 @@ class _Walker:
     def nested(self, node: LexborNode, depth: int) -> str:
         """Flow content of a list item, cell, quote or caption, as one line."""
         if all(kid.is_text_node for kid in node.iter(include_text=True)):  # most cells
-            return escape_text(" ".join(self.unjunk(node.text()).split()))
+            return escape_text(collapsed(self.unjunk(node.text())))
         sub: list[Token] = []
         self.children(node, sub, depth)
         return nested_html(sub)

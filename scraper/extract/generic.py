@@ -76,7 +76,7 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     region, nodes, scores = _choose(body, scan, marked_nodes)
     if not nodes:
         return _result(*_whole_body(body, url, meta))
-    drop = content_dropper(scores, lambda: len(" ".join(region.text().split())))
+    drop = content_dropper(scores, lambda: collapsed_length(region.text()))
     kept = []
     for top in nodes:
         dropped = measure(top, drop, marked)

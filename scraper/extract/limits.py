@@ -52,14 +52,30 @@ def bounded_html(
     tags = data.count(b"<")
     if tags <= max_depth or tags - data.count(b"</") <= max_depth:
         return data
+    # Names only (no match objects): the position is looked for again on the rare
+    # page that is cut.
     depth = 0
-    for match in _TAG.finditer(data):
-        name = match.group(1)
+    for name in _TAG.findall(data):
         if name[0] == 0x2F:  # "/"
             if depth:
                 depth -= 1
         elif name not in _NOT_NESTING:
             depth += 1
             if depth > max_depth:
-                return data[: match.start()]
+                return data[: _cut_at(data, max_depth)]
     return data
+
+
+def _cut_at(data: bytes, max_depth: int) -> int:
+    """Where the estimated nesting of ``data`` first passes ``max_depth``."""
+    depth = 0
+    for match in _TAG.finditer(data):
+        name = match.group(1)
+        if name[0] == 0x2F:
+            if depth:
+                depth -= 1
+        elif name not in _NOT_NESTING:
+            depth += 1
+            if depth > max_depth:
+                return match.start()
+    return len(data)

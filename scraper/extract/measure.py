@@ -7,15 +7,12 @@ subtrees.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from selectolax.lexbor import LexborNode
 
-__all__ = ["BLOCK_TAGS", "Stats", "collapsed_length", "measure"]
+__all__ = ["BLOCK_TAGS", "Stats", "collapsed", "collapsed_length", "count_commas", "measure"]
 
-COMMAS = re.compile(r"[,，、。،]")
 # Children that make a <div> a container rather than a paragraph (readability's list).
 BLOCK_TAGS = frozenset({
     "blockquote", "dl", "div", "img", "ol", "p", "pre", "table", "ul", "section", "article",
@@ -25,44 +22,54 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _OWN_NUMBERS = _HEADINGS | {"p", "div", "img", "li", "a", "article"}
 
 
+def count_commas(text: str) -> int:
+    """Commas of any script (and the ideographic full stop, which Chinese uses for
+    what English separates with commas)."""
+    commas = text.count(",")
+    if not text.isascii():  # (a flag test: no scan)
+        commas += text.count("，") + text.count("、") + text.count("。") + text.count("،")
+    return commas
+
+
+def collapsed(text: str) -> str:
+    """``" ".join(text.split())``, without building the words when the only
+    whitespace inside the text is single spaces (most text nodes: their only other
+    whitespace is the source's indentation around them). Every whitespace
+    character but the space is unprintable, which ``isprintable`` tests in C."""
+    if "  " not in text and text.isprintable():
+        return text.strip(" ")
+    stripped = text.strip()
+    if "  " not in stripped and stripped.isprintable():
+        return stripped
+    return " ".join(text.split())
+
+
 def collapsed_length(text: str) -> int:
-    """``len(" ".join(text.split()))``, without building the words when the only
-    whitespace in ``text`` is single spaces (most paragraphs)."""
+    """``len(collapsed(text))``."""
     if "  " not in text and text.isprintable():
         return len(text.strip(" "))
+    stripped = text.strip()
+    if "  " not in stripped and stripped.isprintable():
+        return len(stripped)
     return len(" ".join(text.split()))
 
 
-@dataclass(slots=True)
 class Stats:
-    text: int = 0  # characters of text, whitespace runs counted as one
-    links: int = 0  # of which inside a[href]
-    commas: int = 0
-    loose_text: int = 0  # text outside any block child (a div's own paragraph)
-    loose_commas: int = 0
-    has_block: bool = False
-    paragraphs: int = 0  # <p>, and <div>s holding only inline content
-    images: int = 0
-    items: int = 0  # <li>
-    headings: int = 0  # characters of heading text
-    children: int = 0  # element children kept
-    marked: bool = False  # holds an <article> or a schema.org articleBody
+    """An element's numbers, its subtree's kept elements included."""
 
-    def add(self, child: Stats, block: bool) -> None:
-        self.text += child.text
-        self.links += child.links
-        self.commas += child.commas
-        self.paragraphs += child.paragraphs
-        self.images += child.images
-        self.items += child.items
-        self.headings += child.headings
-        self.marked = self.marked or child.marked
-        self.children += 1
-        if block:
-            self.has_block = True
-        else:
-            self.loose_text += child.text
-            self.loose_commas += child.commas
+    __slots__ = ("commas", "has_block", "headings", "images", "items", "links", "marked",
+                 "paragraphs", "text")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.text = 0  # characters of text, whitespace runs counted as one
+        self.links = 0  # of which inside a[href]
+        self.commas = 0
+        self.has_block = False  # a block element among its children
+        self.paragraphs = 0  # <p>, and <div>s holding only inline content
+        self.images = 0
+        self.items = 0  # <li>
+        self.headings = 0  # characters of heading text
+        self.marked = False  # holds an <article> or a schema.org articleBody
 
     @property
     def link_density(self) -> float:
@@ -85,40 +92,40 @@ def measure(
     # Page order, parents before children (lexbor's own traversal). Only elements are
     # visited in Python: an element's own text comes from one C call
     # (``text(deep=False)``), which keeps this pass cheap on pages of thousands of nodes.
-    entries: list[tuple[LexborNode, str, int, int]] = []
+    entries: list[tuple[LexborNode, str, int, Stats | None]] = []
     for node in root.traverse():
-        tag = node.tag or "-"
-        if tag[0] in "-_!#":
+        tag = node.tag
+        if not tag or tag[0] in "-_!#":
             continue
         key = node.mem_id
-        parent_key = 0 if key == root_id else node.parent.mem_id  # type: ignore[union-attr]
-        entries.append((node, tag, key, parent_key))
-        stats[key] = Stats()
+        own = stats[key] = Stats()
+        parent = None if key == root_id else stats.get(node.parent.mem_id)  # type: ignore[union-attr]
+        entries.append((node, tag, key, parent))
     dropped: list[LexborNode] = []
-    for node, tag, key, parent_key in reversed(entries):
+    for node, tag, key, parent in reversed(entries):
         own = stats[key]
         text = node.text(deep=False)
         if text and not text.isspace():
-            length = collapsed_length(text)
-            commas = (
-                text.count(",") + text.count("，") + text.count("、") + text.count("。")
-                + text.count("،")
-            )  # fmt: skip
-            own.text += length
-            own.loose_text += length
-            own.commas += commas
-            own.loose_commas += commas
+            own.text += collapsed_length(text)
+            own.commas += count_commas(text)
         if tag in _OWN_NUMBERS:
             _own_numbers(node, tag, own)
         if key in marked:
             own.marked = True
-        is_root = key == root_id
-        if drop(node, tag, own, is_root):
+        if drop(node, tag, own, parent is None):
             dropped.append(node)
-        elif not is_root:
-            parent = stats.get(parent_key)
-            if parent is not None:
-                parent.add(own, tag in BLOCK_TAGS)
+        elif parent is not None:
+            parent.text += own.text
+            parent.links += own.links
+            parent.commas += own.commas
+            parent.paragraphs += own.paragraphs
+            parent.images += own.images
+            parent.items += own.items
+            parent.headings += own.headings
+            if own.marked:
+                parent.marked = True
+            if tag in BLOCK_TAGS:
+                parent.has_block = True
     return dropped
 
 

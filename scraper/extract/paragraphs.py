@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from selectolax.lexbor import LexborNode
 
 from scraper.extract.boilerplate import is_furniture
-from scraper.extract.measure import BLOCK_TAGS, collapsed_length
+from scraper.extract.measure import BLOCK_TAGS, collapsed_length, count_commas
 from scraper.extract.scan import tag_ids
 
 __all__ = ["Page", "content_nodes", "landmark", "marked_body", "paragraph_scores", "split_blocks"]
@@ -29,13 +29,6 @@ _MAX_PARAGRAPH_LINKS = 0.5
 _CHUNK_TEXT = 200
 _DIGITS = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[.。!！?？]\s*$")
-
-
-def _commas(text: str) -> int:
-    return (
-        text.count(",") + text.count("，") + text.count("、") + text.count("。")
-        + text.count("،")
-    )  # fmt: skip
 
 
 class Page:
@@ -194,7 +187,7 @@ def paragraph_scores(
             length >= min_length // 2 and not has_block and long_enough(node)
         ):
             continue
-        commas = _commas(text)
+        commas = count_commas(text)
         key = page.add(node)
         # A run of links separated by commas (tags, names) is a list, not prose; only
         # paragraphs with many commas are worth the look.

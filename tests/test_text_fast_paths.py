@@ -1,0 +1,85 @@
+"""The extractor's shortcuts for text and token streams must give exactly what the
+plain way gives: whitespace collapsing, comma counting, and dropping empty inline
+elements (a linear pass, checked against the plain quadratic one)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scraper.extract.blocks import BLOCK, BR, CLOSE, IMG, OPEN, TEXT, Token, _drop_empty
+from scraper.extract.measure import collapsed, collapsed_length, count_commas
+
+# Every kind of whitespace Python's str.split knows, beside letters of several scripts.
+_CHARS = list("ab ,.\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2000\u2028\u2029\u3000\u200bé中，、。،")
+_TEXTS = st.text(st.sampled_from(_CHARS), max_size=40) | st.text(max_size=40)
+
+
+@settings(max_examples=1000)
+@given(_TEXTS)
+def test_collapsing_is_split_and_join(text: str) -> None:
+    assert collapsed(text) == " ".join(text.split())
+    assert collapsed_length(text) == len(" ".join(text.split()))
+
+
+@settings(max_examples=1000)
+@given(_TEXTS)
+def test_commas_of_every_script_counted(text: str) -> None:
+    assert count_commas(text) == sum(text.count(c) for c in ",，、。،")
+
+
+def _drop_empty_plainly(run: list[Token]) -> list[Token]:
+    """The definition: at each close, look back at everything the element holds."""
+    result: list[Token] = []
+    opens: list[int] = []
+    for tok in run:
+        if tok[0] == OPEN:
+            opens.append(len(result))
+            result.append(tok)
+        elif tok[0] == CLOSE and opens:
+            start = opens.pop()
+            inner = result[start + 1 :]
+            if all(t[0] == TEXT and not t[1].strip() for t in inner):
+                space = " " if any(t[1] for t in inner) else ""
+                del result[start:]
+                if space:
+                    result.append((TEXT, space))
+            else:
+                result.append(tok)
+        elif tok[0] != CLOSE:
+            result.append(tok)
+    return result
+
+
+_LEAVES = st.sampled_from(
+    [(TEXT, ""), (TEXT, " "), (TEXT, "\n "), (TEXT, "x"), (TEXT, " y "), (BR,), (IMG, "<img>"),
+     (BLOCK, "<p>z</p>"), (CLOSE, "b"), (OPEN, "i", "")]
+)  # fmt: skip
+
+
+def _element(children: list[list[Token]]) -> list[Token]:
+    return [(OPEN, "a", ""), *(t for child in children for t in child), (CLOSE, "a")]
+
+
+_RUNS = st.recursive(
+    st.lists(_LEAVES, max_size=4),
+    lambda inner: st.lists(inner, max_size=4).map(
+        lambda parts: _element(parts) if len(parts) % 2 else [t for p in parts for t in p]
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=1000)
+@given(_RUNS)
+def test_empty_inline_elements_dropped_as_by_definition(run: list[Token]) -> None:
+    assert _drop_empty(run) == _drop_empty_plainly(run)
+
+
+def test_empty_inline_elements_examples() -> None:
+    empty = [(TEXT, "a"), (OPEN, "b", ""), (TEXT, " "), (CLOSE, "b"), (TEXT, "c")]
+    assert _drop_empty(empty) == [(TEXT, "a"), (TEXT, " "), (TEXT, "c")]
+    nested = [(OPEN, "b", ""), (OPEN, "i", ""), (CLOSE, "i"), (TEXT, "x"), (CLOSE, "b")]
+    assert _drop_empty(nested) == [(OPEN, "b", ""), (TEXT, "x"), (CLOSE, "b")]
+    image = [(OPEN, "a", ""), (IMG, "<img>"), (CLOSE, "a")]
+    assert _drop_empty(image) == image
