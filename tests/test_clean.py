@@ -513,3 +513,22 @@ def test_simple_paragraph_fast_path_output() -> None:
         "<p>hidden part</p>"
     )
     assert clean("<p><count-badge></count-badge> comments <!-- c --></p>") == "<p>comments</p>"
+
+
+def _in_containers(paragraph: str) -> list[str]:
+    inner = paragraph[paragraph.index(">") + 1 : paragraph.rindex("<")]
+    return [
+        f"<ul><li>{inner}</li><li>second item</li></ul>",
+        f"<table><tr><td>{inner}</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>",
+        f"<blockquote>{inner}</blockquote>",
+        f"<dl><dt>term</dt><dd>{inner}</dd></dl>",
+    ]
+
+
+@pytest.mark.parametrize("html", [c for p in SIMPLE_PARAGRAPHS for c in _in_containers(p)])
+def test_simple_inline_fast_path_in_items_cells_and_quotes_matches_token_walk(
+    html: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = clean(html)
+    monkeypatch.setattr("scraper.extract.clean._Walker.simple_inline", lambda *a: None)
+    assert fast == clean(html)

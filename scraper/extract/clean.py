@@ -232,6 +232,12 @@ class _Walker:
     def simple_paragraph(self, node: LexborNode, leaf: str) -> str | None:
         """A paragraph holding only text and plain inline elements (links, emphasis,
         spans) as one line, from lexbor's own serialisation; None for any other."""
+        inner = self.simple_inline(node)
+        return inner and f"<{leaf}>{inner}</{leaf}>"
+
+    def simple_inline(self, node: LexborNode) -> str | None:
+        """The content of an element holding only text and plain inline elements, as
+        one run of inline HTML ("" when it has no text); None for any other."""
         key = node.mem_id
         links = []
         for element in node.traverse():  # the node itself first
@@ -262,15 +268,15 @@ class _Walker:
         html = html[html.find(">") + 1 : html.rfind("<")].replace("&nbsp;", " ")
         if "<!--" in html:
             html = _COMMENT.sub("", html)
-        html = " ".join(_JUNK_CHARS.sub("", html).split())
+        html = collapsed(_JUNK_CHARS.sub("", html))
         while "</" in html:  # inline elements left empty
             emptied = _EMPTY_INLINE.sub(r"\2", html)
             if emptied == html:
                 break
-            html = " ".join(emptied.split())
+            html = collapsed(emptied)
         if "<" in html:
             html = _inline_spaces(html)
-        return f"<{leaf}>{html}</{leaf}>"
+        return html
 
     def inline(
         self, node: LexborNode, tag: str, attrs: dict[str, str | None], out: list[Token], depth: int
@@ -294,6 +300,9 @@ class _Walker:
         """Flow content of a list item, cell, quote or caption, as one line."""
         if all(kid.is_text_node for kid in node.iter(include_text=True)):  # most cells
             return escape_text(collapsed(self.unjunk(node.text())))
+        simple = self.simple_inline(node)
+        if simple is not None:  # text with plain inline markup: serialised in C
+            return simple
         sub: list[Token] = []
         self.children(node, sub, depth)
         return nested_html(sub)

@@ -97,7 +97,7 @@ def _choose(
 ) -> tuple[LexborNode, list[LexborNode], dict[int, float]]:
     """The article region, the content nodes chosen in it (in page order; none when
     no block stands out), and every candidate's score."""
-    containers = paragraphs.split_blocks(scan.blocks)
+    containers = paragraphs.split_blocks(scan.blocks, scan.holders)
     region = body if marked_nodes else _article_region(body, _prose(scan, containers))
     page = paragraphs.Page(region, marked_nodes)
     content = paragraphs.paragraph_scores(

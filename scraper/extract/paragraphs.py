@@ -133,9 +133,14 @@ _BLOCK_IDS = tag_ids(*BLOCK_TAGS)
 (_DIV,) = tag_ids("div")
 
 
-def split_blocks(blocks: Sequence[LexborNode]) -> frozenset[int]:
+def split_blocks(blocks: Sequence[LexborNode], holders: set[int] | None = None) -> frozenset[int]:
     """The ``mem_id`` of the divs among ``blocks`` that hold blocks (containers);
-    the other blocks read as paragraphs."""
+    the other blocks read as paragraphs. ``holders``: the elements known to have a
+    block child, if the caller has them (``BodyScan.holders``)."""
+    if holders is not None:
+        return frozenset(
+            key for node in blocks if node.tag_id == _DIV and (key := node.mem_id) in holders
+        )
     return frozenset(node.mem_id for node in blocks if node.tag_id == _DIV and _holds_blocks(node))
 
 

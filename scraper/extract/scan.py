@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from scraper.extract.measure import BLOCK_TAGS
+
 __all__ = ["BodyScan", "scan_body", "tag_ids"]
 
 
@@ -32,6 +34,7 @@ _JUNK = tag_ids(*JUNK_TAGS)
 _SOURCES = tag_ids("meta", "script", "time", "title")
 _PROSE = tag_ids("p", "pre")
 _CELLS = tag_ids("div", "td")
+_BLOCKS = tag_ids(*BLOCK_TAGS)
 
 
 @dataclass(slots=True)
@@ -46,6 +49,7 @@ class BodyScan:
     blocks: list[LexborNode] = field(default_factory=list)  # p, pre, td and div
     order: list[int] = field(default_factory=list)
     index: dict[int, int] = field(default_factory=dict)
+    holders: set[int] = field(default_factory=set)  # elements with a block child
 
     def remove_junk(self) -> None:
         for node in self.junk:
@@ -78,6 +82,7 @@ def scan_body(body: LexborNode) -> BodyScan:
     blocks = scan.blocks
     order = scan.order
     index = scan.index
+    holders = scan.holders
     skip_to: int | None = -1  # the mem_id that ends a junk subtree (None: the body's end)
     for node in body.traverse():
         key = node.mem_id
@@ -96,6 +101,8 @@ def scan_body(body: LexborNode) -> BodyScan:
             continue
         if tag in _SOURCES:
             sources.append(node)
+        if tag in _BLOCKS:
+            holders.add(node.parent.mem_id)  # type: ignore[union-attr]
         index_here = len(order)
         order.append(key)
         if tag in _PROSE:
