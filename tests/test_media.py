@@ -3,6 +3,9 @@ what ``urljoin`` gives, on every base and link."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urljoin
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,9 +13,25 @@ from hypothesis import strategies as st
 from scraper.extract.media import LINK_SCHEMES, _scheme, absolute_href, absolute_url
 
 
+def _absolute_by_urljoin(value: str | None, base_url: str) -> str | None:
+    """absolute_url as it was before the fast paths: always through urljoin."""
+    if not value:
+        return None
+    url = re.sub(r"[\t\n\r\x00-\x1f]", "", value).strip()
+    if not url:
+        return None
+    if url.startswith("//"):
+        return "https:" + url
+    try:
+        resolved = urljoin(base_url, url) if base_url else url
+    except ValueError:
+        return None
+    return "https:" + resolved if resolved.startswith("//") else resolved
+
+
 def _by_urljoin(href: str | None, base_url: str) -> str | None:
-    """absolute_href as it was before the fast path: always through urljoin."""
-    url = absolute_url(href, base_url)
+    """absolute_href as it was before the fast paths."""
+    url = _absolute_by_urljoin(href, base_url)
     if url is None:
         return None
     scheme = _scheme(url)
@@ -75,6 +94,7 @@ HREFS = [
 @pytest.mark.parametrize("href", HREFS)
 def test_common_links_resolve_as_urljoin_does(href: str, base: str) -> None:
     assert absolute_href(href, base) == _by_urljoin(href, base)
+    assert absolute_url(href, base) == _absolute_by_urljoin(href, base)
 
 
 _PIECES = st.sampled_from(
@@ -92,3 +112,4 @@ def test_any_link_resolves_as_urljoin_does(href: str, base: str, tail: str) -> N
     if base:
         base = base + tail if "#" not in base else base
     assert absolute_href(href, base) == _by_urljoin(href, base)
+    assert absolute_url(href, base) == _absolute_by_urljoin(href, base)

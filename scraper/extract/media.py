@@ -11,6 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from scraper.extract.measure import collapsed
+
 __all__ = [
     "absolute_href",
     "absolute_url",
@@ -34,14 +36,15 @@ SRCSET_ATTRS = ("data-srcset", "data-lazy-srcset", "srcset")
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 IMAGE_SCHEMES = frozenset({"http", "https"})
 
+_PLACEHOLDER_SCHEMES = ("data:", "about:", "blob:", "javascript:")
+# Searched in the lowercased address: a pattern without re.I lets the engine skip
+# every position whose character starts none of the words.
 _PLACEHOLDER = re.compile(
-    r"^(?:data|about|blob|javascript):|blank\.(?:gif|png|jpe?g)|placeholder|spacer\.gif|"
-    r"pixel\.(?:gif|png)|transparent\.(?:gif|png)|1x1|(?:grey|gray|loading)\.(?:gif|png|svg)|"
-    r"lazy[-_]?load[^/]*\.(?:gif|png|svg)$",
-    re.I,
+    r"blank\.(?:gif|png|jpe?g)|placeholder|spacer\.gif|pixel\.(?:gif|png)|"
+    r"transparent\.(?:gif|png)|1x1|(?:grey|gray|loading)\.(?:gif|png|svg)|"
+    r"lazy[-_]?load[^/]*\.(?:gif|png|svg)$"
 )
 _URL_NOISE = re.compile(r"[\t\n\r\x00-\x1f]")
-_SPACE = re.compile(r"\s+")
 _DESCRIPTOR = re.compile(r"^\s*([\d.]+)\s*([wxh])\s*$", re.I)
 
 
@@ -53,11 +56,17 @@ def absolute_url(value: str | None, base_url: str) -> str | None:
     """``value`` resolved against ``base_url``; ``//host/x`` becomes ``https://host/x``."""
     if not value:
         return None
-    url = _URL_NOISE.sub("", value).strip()
+    url = (value if value.isprintable() else _URL_NOISE.sub("", value)).strip()
     if not url:
         return None
     if url.startswith("//"):
         return "https:" + url
+    if _plainly_absolute(url):
+        return url
+    if base_url:
+        joined = _joined(url, base_url)
+        if joined is not None:
+            return joined
     try:
         resolved = urljoin(base_url, url) if base_url else url
     except ValueError:
@@ -149,10 +158,6 @@ def absolute_href(href: str | None, base_url: str) -> str | None:
     """An absolute link target, or None for an unusable one (javascript:, data:…)."""
     if href and _plainly_absolute(href):
         return href
-    if href and base_url:
-        joined = _joined(href, base_url)
-        if joined is not None:
-            return joined
     url = absolute_url(href, base_url)
     if url is None:
         return None
@@ -199,7 +204,10 @@ def largest_candidate(srcset: str | None) -> str | None:
 
 
 def _usable(src: str | None) -> bool:
-    return bool(src and src.strip() and not _PLACEHOLDER.search(src.strip()))
+    address = (src or "").strip().lower()
+    return bool(address) and not (
+        address.startswith(_PLACEHOLDER_SCHEMES) or _PLACEHOLDER.search(address)
+    )
 
 
 def _lazy_src(attrs: dict[str, str | None]) -> str | None:
@@ -234,9 +242,9 @@ def image_html(attrs: dict[str, str | None], base_url: str) -> str | None:
     url = absolute_url(choose_src(attrs), base_url)
     if url is None or _scheme(url) not in IMAGE_SCHEMES or _is_pixel(attrs):
         return None
-    alt = _SPACE.sub(" ", attrs.get("alt") or "").strip()
+    alt = collapsed(attrs.get("alt") or "")
     html = f'<img src="{_esc(url)}" alt="{_esc(alt)}"'
-    title = _SPACE.sub(" ", attrs.get("title") or "").strip()
+    title = collapsed(attrs.get("title") or "")
     if title:
         html += f' title="{_esc(title)}"'
     for name in ("width", "height"):
