@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -406,13 +407,11 @@ def acquire_lock(state_path: Path) -> Iterator[Path]:
     except OSError as exc:
         raise StateError(f"cannot open the lock file {lock_path}: {exc}") from exc
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        holder = _lock_or_holder(fd)
+        if holder is not None:
             raise StateError(
                 f"another scrape is already running on this state (pid {holder}): {lock_path}"
-            ) from None
+            )
         with contextlib.suppress(OSError):  # the pid is for messages; a full disk can't stop us
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -423,3 +422,24 @@ def acquire_lock(state_path: Path) -> Iterator[Path]:
                 os.ftruncate(fd, 0)
     finally:
         os.close(fd)
+
+
+_PID_WAIT = 0.5  # seconds: a holder writes its pid right after taking the lock
+
+
+def _lock_or_holder(fd: int) -> str | None:
+    """Take the lock (None), or name the process that holds it. The file is empty
+    for a moment after a holder takes the lock (before its pid is written) and as it
+    lets go: wait for the pid then, or for the lock to be free."""
+    deadline = time.monotonic() + _PID_WAIT
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return None
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            if holder:
+                return holder
+            if time.monotonic() >= deadline:
+                return "unknown"
+            time.sleep(0.005)

@@ -6,6 +6,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -214,6 +216,73 @@ def test_lock_held_by_another_process(path: Path) -> None:
     with acquire_lock(path) as lock_path:  # free again once the holder is gone
         assert lock_path.read_text() == f"{os.getpid()}\n"
     assert lock_path.read_text() == ""
+
+
+# A holder in the moment between taking the lock and writing its pid: it holds the
+# lock on an empty file until told to write, then writes and waits again.
+HOLD_LOCK_SLOWLY = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("locked", flush=True)
+if sys.stdin.readline() == "write\\n":
+    os.pwrite(fd, f"{os.getpid()}\\n".encode(), 0)
+    print("written", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def _slow_holder(path: Path) -> subprocess.Popen[str]:
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK_SLOWLY, str(lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdout.readline() == "locked\n"
+    return child
+
+
+def test_lock_holder_named_when_it_writes_its_pid_a_moment_late(path: Path) -> None:
+    with _slow_holder(path) as child:
+        assert child.stdin is not None and child.stdout is not None
+        failure: list[BaseException] = []
+
+        def contend() -> None:
+            try:
+                with acquire_lock(path):
+                    pass
+            except StateError as exc:
+                failure.append(exc)
+
+        contender = threading.Thread(target=contend)
+        contender.start()
+        time.sleep(0.1)  # (so that it finds the lock held and the file empty, and waits)
+        child.stdin.write("write\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "written\n"
+        contender.join(timeout=30)
+        assert len(failure) == 1
+        assert f"already running on this state (pid {child.pid})" in str(failure[0])
+
+
+def test_lock_taken_when_its_holder_lets_go_before_writing_its_pid(path: Path) -> None:
+    with _slow_holder(path) as child:
+        assert child.stdin is not None
+        child.stdin.close()  # it exits without writing: the lock is free within the wait
+        with acquire_lock(path) as lock_path:
+            assert lock_path.read_text() == f"{os.getpid()}\n"
+
+
+def test_lock_holder_unknown_when_it_never_writes_its_pid(path: Path) -> None:
+    with (
+        _slow_holder(path),
+        pytest.raises(StateError, match=r"pid unknown"),
+        acquire_lock(path),
+    ):
+        pass
 
 
 def test_lock_is_released_even_after_a_crash_of_the_holder(path: Path) -> None:
