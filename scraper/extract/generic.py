@@ -14,6 +14,7 @@ other language.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, tzinfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -98,10 +99,15 @@ def _choose(
     """The article region, the content nodes chosen in it (in page order; none when
     no block stands out), and every candidate's score."""
     containers = paragraphs.split_blocks(scan.blocks, scan.holders)
-    region = body if marked_nodes else _article_region(body, _prose(scan, containers))
+    region = body if marked_nodes else _article_region(body, _prose(scan, containers), scan.text)
     page = paragraphs.Page(region, marked_nodes)
     content = paragraphs.paragraph_scores(
-        page, MIN_PARAGRAPH, _cjk_weighted, scan.blocks_in(region), containers
+        page,
+        MIN_PARAGRAPH,
+        lambda node: _cjk_weighted(scan.text(node)),
+        scan.blocks_in(region),
+        containers,
+        text_of=scan.text,
     )
     weights: dict[str, int] = {}
     nodes, scores = paragraphs.content_nodes(
@@ -131,7 +137,9 @@ def _result(body: str, meta: PageMeta) -> Extracted:
 # ---- choosing the content ------------------------------------------------------------
 
 
-def _article_region(body: LexborNode, prose: list[LexborNode]) -> LexborNode:
+def _article_region(
+    body: LexborNode, prose: list[LexborNode], text_of: Callable[[LexborNode], str]
+) -> LexborNode:
     """The smallest element holding most (``_REGION_SHARE``) of the page's prose
     paragraphs: scoring only needs to look inside it, and on a typical page it is a
     third of the tree. The body when the page has no such paragraphs."""
@@ -144,7 +152,7 @@ def _article_region(body: LexborNode, prose: list[LexborNode]) -> LexborNode:
     skipped = 0
     verdicts: dict[str, bool] = {}
     for paragraph in prose:
-        length = len(paragraph.text().strip())
+        length = len(text_of(paragraph).strip())
         if length < MIN_PARAGRAPH:
             continue
         chain: list[tuple[int, bool]] = []
@@ -196,8 +204,8 @@ def _prose(scan: BodyScan, containers: frozenset[int]) -> list[LexborNode]:
     divs = [n for n in scan.blocks if n.tag_id == _DIV and n.mem_id not in containers]
     if not divs:
         return scan.prose
-    in_p = sum(len(n.text()) for n in scan.prose)
-    in_divs = sum(len(n.text()) for n in divs)
+    in_p = sum(len(scan.text(n)) for n in scan.prose)
+    in_divs = sum(len(scan.text(n)) for n in divs)
     return [*scan.prose, *divs] if in_divs > in_p else scan.prose
 
 
@@ -216,10 +224,9 @@ def _region_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
     return verdict
 
 
-def _cjk_weighted(node: LexborNode) -> bool:
-    """Whether a short paragraph is long enough once each CJK character counts twice
-    (a Chinese sentence says in 15 characters what English says in 40)."""
-    text = node.text()
+def _cjk_weighted(text: str) -> bool:
+    """Whether a short paragraph's text is long enough once each CJK character counts
+    twice (a Chinese sentence says in 15 characters what English says in 40)."""
     return collapsed_length(text) + len(_CJK.findall(text)) >= MIN_PARAGRAPH
 
 

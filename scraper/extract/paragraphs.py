@@ -154,12 +154,15 @@ def paragraph_scores(
     long_enough: Callable[[LexborNode], bool],
     blocks: Sequence[LexborNode] | None = None,
     container_keys: frozenset[int] | None = None,
+    *,
+    text_of: Callable[[LexborNode], str] | None = None,
 ) -> dict[int, float]:
     """Readability's content scores of the ancestors of every paragraph under the
     page's root, outside furniture. ``long_enough(node)`` says whether a short
     paragraph (half ``min_length`` or more) counts as long (CJK text). ``blocks``:
     the root's p, pre, td and div elements in page order, if the caller has them, and
-    ``container_keys`` the ``split_blocks`` of them (or of more)."""
+    ``container_keys`` the ``split_blocks`` of them (or of more); ``text_of``, a
+    reader of ``node.text()`` that keeps what it read, if the caller has one."""
     root = page.root
     if blocks is None:
         paragraphs = root.css(_PARAGRAPHS)
@@ -175,7 +178,7 @@ def paragraph_scores(
         if node.tag == "td":
             found.append((node, *_loose(node)))
         else:
-            text = node.text()
+            text = node.text() if text_of is None else text_of(node)
             found.append((node, collapsed_length(text), text, False))
     for node in containers:
         own = node.text(deep=False)

@@ -50,11 +50,22 @@ class BodyScan:
     order: list[int] = field(default_factory=list)
     index: dict[int, int] = field(default_factory=dict)
     holders: set[int] = field(default_factory=set)  # elements with a block child
+    _texts: dict[int, str] = field(default_factory=dict)
 
     def remove_junk(self) -> None:
         for node in self.junk:
             node.decompose()
         self.junk.clear()
+
+    def text(self, node: LexborNode) -> str:
+        """``node.text()``, read once: the region, the scores and the length rules
+        all read the same paragraphs' text. (Only while the tree is not changed:
+        the junk is removed before the first call.)"""
+        key = node.mem_id
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = node.text()
+        return text
 
     def blocks_in(self, root: LexborNode) -> list[LexborNode]:
         """The collected p, pre, td and div elements inside ``root`` (itself included)."""
