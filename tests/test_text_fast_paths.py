@@ -1,13 +1,25 @@
 """The extractor's shortcuts for text and token streams must give exactly what the
-plain way gives: whitespace collapsing, comma counting, and dropping empty inline
-elements (a linear pass, checked against the plain quadratic one)."""
+plain way gives: whitespace collapsing, comma counting, dropping empty inline
+elements (a linear pass, checked against the plain quadratic one), and the lines
+the cleaner passes over (checked against nh3)."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.extract.blocks import BLOCK, BR, CLOSE, IMG, OPEN, TEXT, Token, _drop_empty
+from scraper.extract.blocks import (
+    BLOCK,
+    BR,
+    CLOSE,
+    IMG,
+    OPEN,
+    TEXT,
+    Token,
+    _drop_empty,
+    escape_text,
+)
+from scraper.extract.clean import _CLEANER, _sanitised
 from scraper.extract.measure import collapsed, collapsed_length, count_commas
 
 # Every kind of whitespace Python's str.split knows, beside letters of several scripts.
@@ -83,3 +95,36 @@ def test_empty_inline_elements_examples() -> None:
     assert _drop_empty(nested) == [(OPEN, "b", ""), (TEXT, "x"), (CLOSE, "b")]
     image = [(OPEN, "a", ""), (IMG, "<img>"), (CLOSE, "a")]
     assert _drop_empty(image) == image
+
+
+# Text as lines hold it: entities (real, unknown and unterminated), markup
+# characters, and characters an HTML parser rewrites (NUL, CR, no-break space).
+_ENTITIES = ["&amp;", "&lt;", "&gt;", "&quot;", "&#38;", "&#x26;", "&nbsp;", "&am", "&", "&amp",
+             "&unknown;", ";"]  # fmt: skip
+_LINE_CHARS = [*_CHARS, *_ENTITIES, "<", ">", '"', "'", "\x00", "\ufffd", "\U0001f600",
+               "\ue000", "\ufdd0"]  # fmt: skip
+_LINE_TEXTS = (
+    st.lists(st.sampled_from(["a", " ", "中", *_ENTITIES]), max_size=12).map("".join)
+    | st.lists(st.sampled_from(_LINE_CHARS), max_size=30).map("".join)
+    | st.text(max_size=40)
+)
+
+
+@settings(max_examples=2000)
+@given(st.sampled_from(["p", "h2", "h6"]), _LINE_TEXTS, st.booleans())
+def test_lines_passed_over_are_what_nh3_returns(tag: str, text: str, escaped: bool) -> None:
+    """A line the cleaner does not give to nh3 is one nh3 would give back unchanged."""
+    inner = escape_text(collapsed(text)) if escaped else text
+    line = f"<{tag}>{inner}</{tag}>"
+    if _sanitised(line):
+        assert _CLEANER.clean(line) == line
+
+
+def test_escaped_text_lines_are_passed_over() -> None:
+    """The shortcut applies to the commonest line: plain text, escaped."""
+    assert _sanitised(f"<p>{escape_text('Fish & chips <3, 鱼和薯条。')}</p>")
+    assert _sanitised("<h3>Heading</h3>")
+    assert not _sanitised("<p>a&nbsp;b</p>")
+    assert not _sanitised("<p>a\xa0b</p>")
+    assert not _sanitised("<p>a <b>b</b></p>")
+    assert not _sanitised("<p>a</h2>")

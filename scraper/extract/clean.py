@@ -118,10 +118,27 @@ def clean_nodes(nodes: Sequence[LexborNode], base_url: str) -> str:
             walker.emit(node, tokens, 1)
     lines = []
     for block in blocks(tokens, "p", figures=True):
-        line = _CLEANER.clean(block).replace("\n", "&#10;")
+        line = block if _sanitised(block) else _CLEANER.clean(block).replace("\n", "&#10;")
         if line:
             lines.append(line)
     return "\n".join(lines)
+
+
+# A paragraph or heading of escaped text only, which nh3 would give back unchanged.
+_PLAIN_LINE = re.compile(r"<(p|h[2-6])>[^<>]*</\1>")
+_ENTITY = re.compile(r"&(?!(?:amp|lt|gt);)")
+
+
+def _sanitised(line: str) -> bool:
+    """Whether nh3 would return ``line`` as it is: a ``<p>`` or heading of text that
+    only escape_text's entities escape, with no character its parser rewrites or its
+    serialiser escapes (no-break space, CR, NUL and other unprintables). Most lines
+    are such; nh3 parses each line it is given as a document."""
+    return (
+        _PLAIN_LINE.fullmatch(line) is not None
+        and line.isprintable()
+        and ("&" not in line or _ENTITY.search(line) is None)
+    )
 
 
 def body_text_length(body: str) -> int:

@@ -161,6 +161,8 @@ def absolute_href(href: str | None, base_url: str) -> str | None:
     url = absolute_url(href, base_url)
     if url is None:
         return None
+    if _plainly_absolute(url):  # joined onto an http(s) page: no need to split it
+        return url
     scheme = _scheme(url)
     return url if scheme in LINK_SCHEMES or (scheme == "" and not base_url) else None
 
