@@ -1,12 +1,14 @@
 """The extractor's shortcuts for text and token streams must give exactly what the
 plain way gives: whitespace collapsing, comma counting, dropping empty inline
-elements (a linear pass, checked against the plain quadratic one), and the lines
-the cleaner passes over (checked against nh3)."""
+elements (a linear pass, checked against the plain quadratic one), the lines
+the cleaner passes over (checked against nh3), the inline fix-ups skipped, and text
+nodes told by tag id."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
 
 from scraper.extract.blocks import (
     BLOCK,
@@ -19,8 +21,9 @@ from scraper.extract.blocks import (
     _drop_empty,
     escape_text,
 )
-from scraper.extract.clean import _CLEANER, _sanitised
+from scraper.extract.clean import _CLEANER, _EMPTY_INLINE, _inline_spaces, _sanitised
 from scraper.extract.measure import collapsed, collapsed_length, count_commas
+from scraper.extract.scan import TEXT_ID
 
 # Every kind of whitespace Python's str.split knows, beside letters of several scripts.
 _CHARS = list("ab ,.\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2000\u2028\u2029\u3000\u200bé中，、。،")
@@ -128,3 +131,32 @@ def test_escaped_text_lines_are_passed_over() -> None:
     assert not _sanitised("<p>a\xa0b</p>")
     assert not _sanitised("<p>a <b>b</b></p>")
     assert not _sanitised("<p>a</h2>")
+
+
+# Inline HTML as lexbor serialises a paragraph: tags, text and single spaces.
+_INLINE_PARTS = ["<b>", "</b>", "<a href='x'>", "</a>", "<i></i>", "<x-a>", "</x-a>", " ", "a",
+                 "bc", "中"]  # fmt: skip
+_INLINE_HTML = st.lists(st.sampled_from(_INLINE_PARTS), max_size=16).map(
+    lambda parts: collapsed("".join(parts))
+)
+
+
+@settings(max_examples=2000)
+@given(_INLINE_HTML)
+def test_inline_html_shortcuts_skip_only_what_would_not_change(html: str) -> None:
+    """simple_inline asks for the space fix-up only around tags, and for the removal
+    of empty elements only where an end tag follows a start tag's ">"."""
+    if "> " not in html and " <" not in html:
+        assert _inline_spaces(html) == html
+    if "></" not in html and "> </" not in html:
+        assert _EMPTY_INLINE.sub(r"\2", html) == html
+
+
+def test_text_nodes_known_by_their_tag_id() -> None:
+    """TEXT_ID stands for is_text_node: text, CDATA in foreign content; not comments,
+    processing instructions or elements."""
+    html = "<p>x<!--c--></p><svg><![CDATA[cd]]><?pi x?><g>t</g></svg><math>m</math><x-a>y</x-a>"
+    nodes = list(LexborHTMLParser(html).root.traverse(include_text=True))
+    assert sum(node.is_text_node for node in nodes) == 5  # x, cd, t, m, y
+    for node in nodes:
+        assert (node.tag_id == TEXT_ID) == node.is_text_node

@@ -10,7 +10,7 @@ sanitised by nh3 last. ``clean_body`` is deterministic and idempotent.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 import nh3
@@ -37,6 +37,7 @@ from scraper.extract.media import (
     noscript_images_in_place,
     picture_image,
 )
+from scraper.extract.scan import TEXT_ID
 
 __all__ = ["body_text_length", "clean_body", "clean_nodes"]
 
@@ -181,7 +182,7 @@ class _Walker:
     def children(self, node: LexborNode, out: list[Token], depth: int) -> None:
         unjunk = self.unjunk
         for child in node.iter(include_text=True):
-            if child.is_text_node:  # (most children: spared a call of emit)
+            if child.tag_id == TEXT_ID:  # (most children: spared a call of emit)
                 text = child.text_content
                 if text:
                     out.append((TEXT, unjunk(text)))
@@ -189,15 +190,13 @@ class _Walker:
                 self.emit(child, out, depth + 1)
 
     def emit(self, node: LexborNode, out: list[Token], depth: int) -> None:
-        if node.is_text_node:
+        if node.tag_id == TEXT_ID:
             text = node.text_content
             if text:
                 out.append((TEXT, self.unjunk(text)))
             return
-        if not node.is_element_node:
-            return
-        tag = node.tag or ""
-        if tag in DROPPED:
+        tag = node.tag
+        if not tag or tag[0] == "-" or tag in DROPPED:  # comments, junk
             return
         attrs = node.attributes
         if _hidden(attrs):
@@ -220,7 +219,7 @@ class _Walker:
         elif tag == "p" or tag in HEADINGS:
             leaf = HEADINGS.get(tag, "p")
             kids = list(node.iter(include_text=True))
-            if all(kid.is_text_node for kid in kids):  # most paragraphs: text only
+            if all(kid.tag_id == TEXT_ID for kid in kids):  # most paragraphs: text only
                 text = collapsed(self.unjunk(node.text()))
                 if text:
                     out.append((BLOCK, f"<{leaf}>{escape_text(text)}</{leaf}>"))
@@ -259,7 +258,7 @@ class _Walker:
         links = []
         for element in node.traverse():  # the node itself first
             attrs = element.attributes
-            if attrs and any(v and (">" in v or "<" in v) for v in attrs.values()):
+            if attrs and _MARKUP_IN_VALUES(attrs.values()):
                 return None  # the serialisation is cut at tags: keep it unambiguous
             if element.mem_id == key:
                 continue
@@ -285,13 +284,15 @@ class _Walker:
         html = html[html.find(">") + 1 : html.rfind("<")].replace("&nbsp;", " ")
         if "<!--" in html:
             html = _COMMENT.sub("", html)
-        html = collapsed(_JUNK_CHARS.sub("", html))
-        while "</" in html:  # inline elements left empty
+        if not html.isprintable():  # (the junk characters are all unprintable)
+            html = _JUNK_CHARS.sub("", html)
+        html = collapsed(html)
+        while "></" in html or "> </" in html:  # inline elements left empty
             emptied = _EMPTY_INLINE.sub(r"\2", html)
             if emptied == html:
                 break
             html = collapsed(emptied)
-        if "<" in html:
+        if "> " in html or " <" in html:  # (else no space to take out)
             html = _inline_spaces(html)
         return html
 
@@ -315,7 +316,7 @@ class _Walker:
 
     def nested(self, node: LexborNode, depth: int) -> str:
         """Flow content of a list item, cell, quote or caption, as one line."""
-        if all(kid.is_text_node for kid in node.iter(include_text=True)):  # most cells
+        if all(kid.tag_id == TEXT_ID for kid in node.iter(include_text=True)):  # most cells
             return escape_text(collapsed(self.unjunk(node.text())))
         simple = self.simple_inline(node)
         if simple is not None:  # text with plain inline markup: serialised in C
@@ -462,6 +463,11 @@ _RISKY_STYLE = re.compile(r"none|line-height|hidden", re.I)
 _EMPTY_INLINE = re.compile(r"<([a-z][a-z0-9-]*)\b[^>]*>( ?)</\1>")
 
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")
+
+
+def _MARKUP_IN_VALUES(values: Iterable[str | None]) -> bool:
+    joined = "".join(filter(None, values))
+    return "<" in joined or ">" in joined
 
 
 def _inline_spaces(html: str) -> str:

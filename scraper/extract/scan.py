@@ -16,7 +16,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract.measure import BLOCK_TAGS
 
-__all__ = ["BodyScan", "scan_body", "tag_ids"]
+__all__ = ["TEXT_ID", "BodyScan", "scan_body", "tag_ids"]
 
 
 def tag_ids(*tags: str) -> frozenset[int]:
@@ -24,6 +24,10 @@ def tag_ids(*tags: str) -> frozenset[int]:
     document = LexborHTMLParser("")
     return frozenset(document.create_node(tag).tag_id for tag in tags)
 
+
+# A text node's tag id (CDATA is text too): one integer compared instead of the
+# ``is_text_node`` property, which costs four times as much.
+TEXT_ID = LexborHTMLParser("<p>x").body.child.child.tag_id  # type: ignore[union-attr]
 
 JUNK_TAGS = (
     "script", "style", "template", "svg", "canvas", "iframe", "object", "embed", "input",
