@@ -179,14 +179,15 @@ def content_dropper(scores: dict[int, float], page_text: Callable[[], int]) -> D
     weights: dict[str, int] = {}
     text_of_page: list[int] = []
 
-    def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
+    def drop(
+        node: LexborNode, tag: str, attrs: dict[str, str | None], stats: Stats, is_root: bool
+    ) -> bool:
         if is_root:
             if tag != "p":
                 return False
-            return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), None, weights)
-        if tag not in _ASKED_BARE and not node.attrs:  # most inline elements
+            return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), attrs, weights)
+        if not attrs and tag not in _ASKED_BARE:  # most inline elements
             return False
-        attrs = node.attributes
         if tag not in _PROTECTED:
             verdict = _furniture_verdict(tag, attrs, verdicts, node)
             if verdict:
@@ -209,12 +210,13 @@ def furniture_dropper() -> Dropper:
     verdicts: dict[str, bool] = {}
     weights: dict[str, int] = {}
 
-    def drop(node: LexborNode, tag: str, stats: Stats, is_root: bool) -> bool:
+    def drop(
+        node: LexborNode, tag: str, attrs: dict[str, str | None], stats: Stats, is_root: bool
+    ) -> bool:
         if is_root:
             return False
-        if tag not in _ASKED_BARE and not node.attrs:
+        if not attrs and tag not in _ASKED_BARE:
             return False
-        attrs = node.attributes
         if tag not in _PROTECTED and _furniture_verdict(tag, attrs, verdicts, node) is not False:
             return True
         return _doomed(node, tag, stats, 0.0, attrs, weights)
@@ -264,7 +266,7 @@ def _doomed(  # noqa: PLR0917 (one call site, in the hot loop)
     tag: str,
     stats: Stats,
     score: float,
-    attrs: dict[str, str | None] | None,
+    attrs: dict[str, str | None],
     weights: dict[str, int],
 ) -> bool:
     """Readability's _cleanConditionally test, on measured numbers. The exemptions
@@ -274,7 +276,7 @@ def _doomed(  # noqa: PLR0917 (one call site, in the hot loop)
         return 0 < stats.text < 150 and stats.link_density > 0.8
     if tag not in _PRUNED:
         return False
-    weight = _weight(node, node.attributes if attrs is None else attrs, weights)
+    weight = _weight(node, attrs, weights)
     if weight + score < 0:
         return _not_exempt(node, tag)
     if stats.commas >= 10:

@@ -76,8 +76,9 @@ class Stats:
         return min(1.0, self.links / self.text) if self.text else 0.0
 
 
-# drop(node, tag, stats, is_root) -> bool: called once per element, children first.
-Dropper = Callable[[LexborNode, str, Stats, bool], bool]
+# drop(node, tag, attributes, stats, is_root) -> bool: called once per element,
+# children first (``attributes``: the element's, read once for measure and dropper).
+Dropper = Callable[[LexborNode, str, dict[str, str | None], Stats, bool], bool]
 
 
 def measure(
@@ -108,11 +109,12 @@ def measure(
         if text and not text.isspace():
             own.text += collapsed_length(text)
             own.commas += count_commas(text)
+        attrs = node.attributes
         if tag in _OWN_NUMBERS:
-            _own_numbers(node, tag, own)
+            _own_numbers(tag, attrs, own)
         if key in marked:
             own.marked = True
-        if drop(node, tag, own, parent is None):
+        if drop(node, tag, attrs, own, parent is None):
             dropped.append(node)
         elif parent is not None:
             parent.text += own.text
@@ -129,7 +131,7 @@ def measure(
     return dropped
 
 
-def _own_numbers(node: LexborNode, tag: str, own: Stats) -> None:
+def _own_numbers(tag: str, attrs: dict[str, str | None], own: Stats) -> None:
     if tag == "p" or (tag == "div" and not own.has_block):
         own.paragraphs += 1
     elif tag == "img":
@@ -138,7 +140,7 @@ def _own_numbers(node: LexborNode, tag: str, own: Stats) -> None:
         own.items += 1
     elif tag in _HEADINGS:
         own.headings = own.text
-    elif tag == "a" and "href" in node.attributes:
+    elif tag == "a" and "href" in attrs:
         own.links = own.text
     elif tag == "article":
         own.marked = True
