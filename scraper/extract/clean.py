@@ -125,8 +125,8 @@ def clean_nodes(nodes: Sequence[LexborNode], base_url: str) -> str:
     return "\n".join(lines)
 
 
-# A paragraph or heading of escaped text only, which nh3 would give back unchanged.
-_PLAIN_LINE = re.compile(r"<(p|h[2-6])>[^<>]*</\1>")
+# The paragraph and heading tags a line of escaped text only may be wrapped in.
+_PLAIN_WRAPPERS = {"<p>": "</p>", **{f"<h{n}>": f"</h{n}>" for n in range(2, 7)}}
 _ENTITY = re.compile(r"&(?!(?:amp|lt|gt);)")
 
 
@@ -135,8 +135,12 @@ def _sanitised(line: str) -> bool:
     only escape_text's entities escape, with no character its parser rewrites or its
     serialiser escapes (no-break space, CR, NUL and other unprintables). Most lines
     are such; nh3 parses each line it is given as a document."""
+    close = _PLAIN_WRAPPERS.get(line[:3]) or _PLAIN_WRAPPERS.get(line[:4])
     return (
-        _PLAIN_LINE.fullmatch(line) is not None
+        close is not None
+        and line.endswith(close)
+        and line.count("<") == 2
+        and line.count(">") == 2
         and line.isprintable()
         and ("&" not in line or _ENTITY.search(line) is None)
     )
