@@ -205,6 +205,9 @@ class Settings(BaseModel):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     git: GitSettings = Field(default_factory=GitSettings)
     images: Literal["keep", "download"] = "keep"  # download: copies under assets/
+    # warc: every article page fetched is kept as a WARC record (captures.py)
+    captures: Literal["off", "warc"] = "off"
+    captures_dir: Path = Path("captures")
     image_max_size: Size = 5 * 1024 * 1024
     # what the body's src of a local copy starts with, before assets/…: "/" for a site
     # at its domain's root, the site's address when it is not (GitHub project pages)
@@ -311,6 +314,7 @@ def settings_from_dict(raw: object, base_dir: Path, config_path: Path | None = N
         update={
             "archive_dir": resolve(settings.archive_dir),
             "state_path": resolve(settings.state_path),
+            "captures_dir": resolve(settings.captures_dir),
             "rules_dir": resolve(settings.rules_dir) if settings.rules_dir else None,
             "http": settings.http.model_copy(update={"ca_bundle": resolve(settings.http.ca_bundle)})
             if settings.http.ca_bundle

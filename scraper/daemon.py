@@ -24,6 +24,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from scraper.captures import WarcCaptures
 from scraper.config import Settings, SourceConfig
 from scraper.errors import ConfigError
 from scraper.gitsync import publish
@@ -218,6 +219,11 @@ class Daemon:
         else:
             self.deps.images.max_bytes = plan.settings.image_max_size
             self.deps.images.base_url = plan.settings.image_base_url
+        folder = plan.settings.captures_dir
+        if plan.settings.captures != "warc":
+            self.deps.captures = None
+        elif self.deps.captures is None or self.deps.captures.root != folder:
+            self.deps.captures = WarcCaptures(folder, self.deps.state.capture_end)
         self.reload_error = None
         self.deps.observer.config_reloaded(ok=True)
         self._tell_known(plan.added)

@@ -275,6 +275,9 @@ class Fetcher:
             encoding=encoding,
             validators=_validators(response.headers),
             elapsed=time.monotonic() - started,
+            reason=response.reason_phrase,
+            headers=tuple(response.headers.raw),
+            request_headers=tuple(response.request.headers.raw),
         )
 
     async def _read_body(self, response: httpx.Response) -> bytes:

@@ -20,6 +20,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from scraper.archive import Archive
+from scraper.captures import WarcCaptures
 from scraper.config import Settings, SourceConfig
 from scraper.decide import article_date, next_poll, plan_entries
 from scraper.errors import (
@@ -42,6 +43,7 @@ from scraper.sources.listing import parse_listing
 from scraper.state import State
 from scraper.types import (
     Article,
+    CaptureRef,
     Entry,
     EntryFailure,
     Extracted,
@@ -76,6 +78,7 @@ class Deps:
     in_progress: set[str] = field(default_factory=set)  # URLs being fetched right now
     observer: Observer = field(default_factory=Observer)  # metrics, progress: no-op by default
     images: ImageLocaliser | None = None  # set when images: download
+    captures: WarcCaptures | None = None  # set when captures: warc
     # extraction: inline by default; the runner gives a pool of worker processes
     extractor: ExtractPool = field(default_factory=lambda: ExtractPool(0))
     pages: PageGate | None = None  # bounds the article pages held in memory at once
@@ -430,6 +433,7 @@ async def _archive_entry(
     state = deps.state
     first_seen = state.first_seen(source.name, entry.id, entry.link, deps.clock())
     page = await _fetch_page(deps, source, entry, attempts)
+    capture = await _capture(deps, source, page) if page is not None else None
     extracted = await _extract(deps, source, entry, page)
     del page  # the page's memory goes now, not after the write
     if not extracted.body.strip():
@@ -462,7 +466,7 @@ async def _archive_entry(
         relpath_for(article, template=source.path, suffix=identity_suffix(article.id)),
     ]
     relpath = await asyncio.to_thread(deps.archive.write, candidates, text, article.url)
-    state.mark_done(source.name, entry.id, entry.link, relpath, deps.clock())
+    state.mark_done(source.name, entry.id, entry.link, relpath, deps.clock(), capture=capture)
     deps.archived[entry.link] = relpath
     log_event(
         log,
@@ -478,6 +482,18 @@ async def _archive_entry(
         source.name, method=extracted.method, duration=time.monotonic() - started
     )
     return (relpath, *assets)
+
+
+async def _capture(deps: Deps, source: SourceConfig, page: Fetched) -> CaptureRef | None:
+    """The page kept as a WARC record, durably, before anything is made of it."""
+    if deps.captures is None:
+        return None
+    try:
+        return await asyncio.to_thread(deps.captures.write, source.name, page, deps.clock())
+    except OSError as exc:
+        if deps.pages is not None:
+            deps.pages.release()  # the page is not extracted: its place at the gate goes
+        raise ArchiveError(str(exc)) from exc
 
 
 def _in_range(when: datetime | None) -> datetime | None:

@@ -64,6 +64,7 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
     """Lock the state, open it, the archive and the HTTP client; close them after."""
     import asyncio
 
+    from scraper.captures import WarcCaptures
     from scraper.extract_pool import ExtractPool
     from scraper.http import PageGate
     from scraper.images import ImageLocaliser
@@ -108,6 +109,9 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
                 observer=observer,
             )
             if settings.images == "download"
+            else None,
+            captures=WarcCaptures(settings.captures_dir, state.capture_end)
+            if settings.captures == "warc"
             else None,
         )
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from scraper.decide import EntryRecord
 from scraper.errors import StateError
-from scraper.types import Validators
+from scraper.types import CaptureRef, Validators
 
 __all__ = ["EntryRecord", "SourceHealth", "State", "acquire_lock"]
 
@@ -75,6 +75,14 @@ _MIGRATIONS: tuple[str, ...] = (
     # reads all the entries the source ever had.
     """
     CREATE INDEX entries_failed ON entries (source, updated) WHERE status = 'failed';
+    """,
+    # Where each post's page was captured (captures: warc): the WARC file, relative
+    # to captures_dir, and the offset and length of the response record in it.
+    """
+    ALTER TABLE entries ADD COLUMN capture TEXT;
+    ALTER TABLE entries ADD COLUMN capture_offset INTEGER;
+    ALTER TABLE entries ADD COLUMN capture_length INTEGER;
+    CREATE INDEX entries_capture ON entries (capture) WHERE capture IS NOT NULL;
     """,
 )
 
@@ -288,16 +296,49 @@ class State:
         return datetime.fromisoformat(row[0])
 
     def mark_done(
-        self, source: str, entry_id: str, url: str, path: str | None, now: datetime
+        self,
+        source: str,
+        entry_id: str,
+        url: str,
+        path: str | None,
+        now: datetime,
+        *,
+        capture: CaptureRef | None = None,
     ) -> None:
+        """The entry is archived (at ``path``), made from the page captured at
+        ``capture`` if there is one (a capture recorded before stays otherwise)."""
+        where = (capture.file, capture.offset, capture.length) if capture else (None, None, None)
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO entries (source, entry_id, url, status, first_seen, path, updated)"
-                " VALUES (?, ?, ?, 'done', ?, ?, ?) ON CONFLICT (source, entry_id) DO UPDATE"
-                " SET status = 'done', url = excluded.url, path = excluded.path,"
-                " last_error = NULL, updated = excluded.updated",
-                (source, entry_id, url, _text(now), path, _text(now)),
+                "INSERT INTO entries (source, entry_id, url, status, first_seen, path, updated,"
+                " capture, capture_offset, capture_length)"
+                " VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?) ON CONFLICT (source, entry_id)"
+                " DO UPDATE SET status = 'done', url = excluded.url, path = excluded.path,"
+                " last_error = NULL, updated = excluded.updated,"
+                " capture = coalesce(excluded.capture, capture),"
+                " capture_offset = coalesce(excluded.capture_offset, capture_offset),"
+                " capture_length = coalesce(excluded.capture_length, capture_length)",
+                (source, entry_id, url, _text(now), path, _text(now), *where),
             )
+
+    def capture_of(self, source: str, entry_id: str) -> CaptureRef | None:
+        """Where the page a post was made from is captured, if it is."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT capture, capture_offset, capture_length FROM entries"
+                " WHERE source = ? AND entry_id = ? AND capture IS NOT NULL",
+                (source, entry_id),
+            ).fetchone()
+        return CaptureRef(row[0], row[1], row[2]) if row else None
+
+    def capture_end(self, file: str) -> int | None:
+        """Where the last capture recorded in ``file`` ends (None: none is)."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT max(capture_offset + capture_length) FROM entries WHERE capture = ?",
+                (file,),
+            ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     def mark_failed(self, source: str, entry_id: str, url: str, reason: str, now: datetime) -> int:
         """Counts a failed try (a done entry stays done); returns the tries so far."""

@@ -30,6 +30,22 @@ class Fetched:
     encoding: str  # the codec that decoded ``text`` (python name, e.g. "gb18030")
     validators: Validators = field(default_factory=Validators)
     elapsed: float = 0.0  # seconds from request to last byte
+    # The exchange as it went, for a capture of it (captures.py): the response's
+    # reason phrase and headers as received, and the headers of the request sent.
+    reason: str = ""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    request_headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRef:
+    """Where a page's capture is (captures.py): its WARC file, relative to the
+    captures folder, and the offset and length of its response record there."""
+
+    file: str
+    offset: int
+    length: int
+    record_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
