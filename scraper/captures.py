@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,35 +131,40 @@ def _serialised(writer: WARCWriter, record: Any) -> bytes:
 
 
 class WarcCaptures:
-    """Appends captures under ``root``. ``known_end(file)``: where the last capture
-    the state recorded in ``file`` ends (None: none recorded), from where a file
-    is checked for a torn tail the first time it is written to."""
+    """Appends captures under ``root`` (from any thread)."""
 
-    def __init__(self, root: Path, known_end: Callable[[str], int | None] = lambda _: None) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self._known_end = known_end
         self._lock = threading.Lock()
         self._checked: set[str] = set()
 
-    def write(self, source: str, page: Fetched, when: datetime) -> CaptureRef:
+    def checked(self, name: str) -> bool:
+        """Whether the file ``name`` was checked for a torn tail in this process."""
+        return name in self._checked
+
+    def write(
+        self, source: str, page: Fetched, when: datetime, known_end: int | None = None
+    ) -> CaptureRef:
         """Appends the capture of ``page`` and makes it durable; OSError when it
-        cannot (the file is named in it)."""
+        cannot (the file is named in it). ``known_end``: where the last capture the
+        state recorded in the file ends, from where the file is checked for a torn
+        tail the first time it is written to (None: from its start)."""
         name = capture_file(source, when)
         response, request, record_id = records(page, when)
         path = self.root / name
         with self._lock:
             try:
-                offset = self._append(name, path, response + request)
+                offset = self._append(name, path, response + request, known_end)
             except OSError as exc:
                 self._checked.discard(name)  # what a failed write left is cut next time
                 reason = exc.strerror or str(exc)
                 raise OSError(exc.errno, f"cannot write the capture {path}: {reason}") from exc
         return CaptureRef(name, offset, len(response), record_id)
 
-    def _append(self, name: str, path: Path, data: bytes) -> int:
+    def _append(self, name: str, path: Path, data: bytes, known_end: int | None) -> int:
         """Appends ``data`` durably; where it starts."""
         if name not in self._checked:
-            self._repair(name, path)
+            self._repair(path, known_end or 0)
             self._checked.add(name)
         fresh = not path.exists()
         if fresh:
@@ -175,13 +180,12 @@ class WarcCaptures:
             _fsync_folder(path.parent)
         return offset
 
-    def _repair(self, name: str, path: Path) -> None:
-        """Cuts a torn record off the end of ``path``, if there is one."""
+    def _repair(self, path: Path, start: int) -> None:
+        """Cuts a torn record off the end of ``path``, if there is one after ``start``."""
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             return
-        start = self._known_end(name) or 0
         if start > size:
             start = 0  # not the file the state knew: check all of it
         end = whole_members_end(path, start)

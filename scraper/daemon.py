@@ -223,7 +223,7 @@ class Daemon:
         if plan.settings.captures != "warc":
             self.deps.captures = None
         elif self.deps.captures is None or self.deps.captures.root != folder:
-            self.deps.captures = WarcCaptures(folder, self.deps.state.capture_end)
+            self.deps.captures = WarcCaptures(folder)
         self.reload_error = None
         self.deps.observer.config_reloaded(ok=True)
         self._tell_known(plan.added)

@@ -20,7 +20,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from scraper.archive import Archive
-from scraper.captures import WarcCaptures
+from scraper.captures import WarcCaptures, capture_file
 from scraper.config import Settings, SourceConfig
 from scraper.decide import article_date, next_poll, plan_entries
 from scraper.errors import (
@@ -488,8 +488,12 @@ async def _capture(deps: Deps, source: SourceConfig, page: Fetched) -> CaptureRe
     """The page kept as a WARC record, durably, before anything is made of it."""
     if deps.captures is None:
         return None
+    captures, when = deps.captures, deps.clock()
+    name = capture_file(source.name, when)
+    # the state is read here, on its own thread: where its last capture in the file ends
+    known_end = None if captures.checked(name) else deps.state.capture_end(name)
     try:
-        return await asyncio.to_thread(deps.captures.write, source.name, page, deps.clock())
+        return await asyncio.to_thread(captures.write, source.name, page, when, known_end)
     except OSError as exc:
         if deps.pages is not None:
             deps.pages.release()  # the page is not extracted: its place at the gate goes

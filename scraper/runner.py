@@ -110,9 +110,7 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
             )
             if settings.images == "download"
             else None,
-            captures=WarcCaptures(settings.captures_dir, state.capture_end)
-            if settings.captures == "warc"
-            else None,
+            captures=WarcCaptures(settings.captures_dir) if settings.captures == "warc" else None,
         )
 
 

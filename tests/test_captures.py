@@ -8,7 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -120,8 +120,10 @@ def test_a_torn_tail_is_cut_off_before_the_next_capture(tmp_path: Path) -> None:
         f.write(torn[: len(torn) // 2])  # a record cut short, as a power cut leaves it
     assert whole_members_end(path) == whole
     # a new process: the state knows where its last recorded capture ends
-    later = WarcCaptures(tmp_path, known_end=lambda name: kept.offset + kept.length)
-    after = later.write("src", page("https://news.example.test/after"), WHEN)
+    later = WarcCaptures(tmp_path)
+    after = later.write(
+        "src", page("https://news.example.test/after"), WHEN, known_end=kept.offset + kept.length
+    )
     assert after.offset == whole
     assert warcio("check", str(path)).returncode == 0
     assert [r.get("warc-target-uri") for r in index(path)][1:] == [
@@ -166,8 +168,7 @@ def serve(project: Project, count: int = 3) -> list[str]:
 def captured(project: Project) -> dict[str, CaptureRef]:
     with sqlite3.connect(project.state) as db:
         rows = db.execute(
-            "SELECT url, capture, capture_offset, capture_length FROM entries"
-            " WHERE status = 'done'"
+            "SELECT url, capture, capture_offset, capture_length FROM entries WHERE status = 'done'"
         ).fetchall()
     return {url: CaptureRef(file, offset, length) for url, file, offset, length in rows if file}
 
@@ -220,9 +221,37 @@ def test_a_capture_that_cannot_be_written_keeps_the_article_undone(project: Proj
     assert project.posts() == []
     with sqlite3.connect(project.state) as db:
         states = dict(db.execute("SELECT url, status FROM entries").fetchall())
-    assert states == {url: "failed" for url in urls}
+    assert states == dict.fromkeys(urls, "failed")
     blocker.unlink()  # the disk is fixed: the next run archives both, captured
     run = project.scrape("--once")
     assert run.returncode == 0, run.stdout + run.stderr
     assert len(project.posts()) == 2
     assert set(captured(project)) == set(urls)
+
+
+def test_the_next_run_cuts_a_torn_record_off_before_appending(project: Project) -> None:
+    serve(project, 2)
+    project.write_config([{"name": "news", "url": FEED}], captures="warc")
+    assert project.scrape("--once").returncode == 0
+    folder = project.root / "captures"
+    (first,) = {ref.file for ref in captured(project).values()}
+    torn, _, _ = records(page("https://news.example.test/torn"), WHEN)
+    now = datetime.now(UTC)
+    # the next run may start on the next UTC day: its file gets a torn record too
+    names = {first, capture_file("news", now), capture_file("news", now + timedelta(hours=1))}
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        with (folder / name).open("ab") as f:
+            f.write(torn[: len(torn) // 2])
+    urls = serve(project, 3)  # a third story in the feed
+    run = project.scrape("--once")
+    assert run.returncode == 0, run.stdout + run.stderr
+    refs = captured(project)
+    assert set(refs) == set(urls)
+    (latest,) = {refs[urls[2]].file}
+    path = folder / latest
+    assert "capture.repaired" in run.stdout + run.stderr
+    assert whole_members_end(path) == path.stat().st_size
+    assert warcio("check", str(path)).returncode == 0
+    for url, ref in refs.items():
+        assert read_capture(folder, ref).url == url

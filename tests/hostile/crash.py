@@ -15,6 +15,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from typing import Any
 from hostile.checks import check_archive, integrity, state_rows
 from hostile.server import HostileSite, Reply
 from hostile.world import Item, plain_page, rss, x
+from scraper.captures import read_capture, whole_members_end
+from scraper.types import CaptureRef
 
 FEED = "http://crash.example.test/rss.xml"
 
@@ -132,3 +135,27 @@ def assert_whole(archive: Path, state: Path, urls: list[str]) -> None:
     for url, status, path in rows:
         assert status == "done", (url, status)
         assert posts[url].path == archive / path, (url, path)
+
+
+def assert_captured(folder: Path, state: Path, urls: list[str]) -> None:
+    """With ``captures: warc``: every post made from a capture the state points at,
+    of its own URL; every capture file whole (no torn record) and passing
+    ``warcio check``."""
+    rows = state_rows(
+        state,
+        "SELECT url, capture, capture_offset, capture_length FROM entries WHERE source = 'crash'",
+    )
+    assert {row[0] for row in rows} == set(urls)
+    files = set()
+    for url, file, offset, length in rows:
+        assert file is not None, f"{url}: done without a capture"
+        back = read_capture(folder, CaptureRef(file, offset, length))
+        assert back.url == url and back.status == 200, (url, back.url, back.status)
+        files.add(folder / file)
+    for path in files:
+        assert whole_members_end(path) == path.stat().st_size, f"{path}: a torn record"
+        check = subprocess.run(
+            [sys.executable, "-m", "warcio.cli", "check", str(path)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert check.returncode == 0, check.stdout + check.stderr

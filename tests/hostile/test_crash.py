@@ -13,22 +13,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import clean_env
 
 from hostile.conftest import HostileProject
-from hostile.crash import assert_whole, config, kill_loop, serve_articles
+from hostile.crash import assert_captured, assert_whole, config, kill_loop, serve_articles
 from scraper.archive import Archive
 
 ARTICLES = 300
 
 
-def test_kill_9_at_random_moments_loses_and_duplicates_nothing(world: HostileProject) -> None:
+@pytest.mark.parametrize("captures", ["off", "warc"])
+def test_kill_9_at_random_moments_loses_and_duplicates_nothing(
+    world: HostileProject, captures: str
+) -> None:
     seed = int(os.environ.get("SCRAPER_KILL_SEED", random.randrange(2**32)))
     points = int(os.environ.get("SCRAPER_KILL_POINTS", "10"))
     # ~4 s of work in all: kills inside the window land mid-run, even late in the loop
     urls = serve_articles(world.site, ARTICLES, delay=0.05)
     setup = config(max_per_host=4)
-    world.write_config(setup["sources"], http=setup["http"])
+    world.write_config(setup["sources"], http=setup["http"], captures=captures)
 
     report = kill_loop(
         world.command("--once"),
@@ -45,6 +49,8 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(world: HostilePro
     assert report.killed >= points // 2, context
     try:
         assert_whole(world.archive, world.state, urls)
+        if captures == "warc":
+            assert_captured(world.root / "captures", world.state, urls)
     except AssertionError as exc:
         raise AssertionError(f"{context}\n{exc}") from None
 
