@@ -16,7 +16,7 @@ import pytest
 
 from scraper.errors import StateError
 from scraper.state import EntryRecord, SourceHealth, State, acquire_lock
-from scraper.types import Validators
+from scraper.types import CaptureRef, Validators
 
 NOW = datetime(2021, 11, 22, 4, 48, 56, 819000, tzinfo=UTC)
 URL = "https://www.zaobao.com/realtime/china/story20211122-1215883"
@@ -38,7 +38,7 @@ def test_creates_folder_schema_and_wal(path: Path) -> None:
     with State(path) as s:
         assert s.journal_mode() == "wal"
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"entries", "validators", "sources", "feed_digests"} <= tables
     plan = db.execute(
@@ -48,6 +48,42 @@ def test_creates_folder_schema_and_wal(path: Path) -> None:
     assert "entries_failed" in str(plan)  # the retry lookup reads only failed entries
     db.close()
     State(path).close()  # reopening migrates nothing and keeps the data
+
+
+def test_a_state_from_before_captures_is_migrated_keeping_its_entries(path: Path) -> None:
+    from scraper.state import _MIGRATIONS
+
+    path.parent.mkdir(parents=True)
+    db = sqlite3.connect(path)
+    for step in _MIGRATIONS[:3]:
+        db.executescript(step)
+    db.execute("PRAGMA user_version = 3")
+    db.execute(
+        "INSERT INTO entries (source, entry_id, url, status, first_seen, path, updated)"
+        " VALUES ('zaobao', 'id1', ?, 'done', ?, '_posts/a.md', ?)",
+        (URL, NOW.isoformat(), NOW.isoformat()),
+    )
+    db.commit()
+    db.close()
+    with State(path) as state:
+        assert state.entries("zaobao", ["id1"])["id1"].path == "_posts/a.md"
+        assert state.capture_of("zaobao", "id1") is None
+
+
+def test_a_post_remembers_its_capture(state: State) -> None:
+    file = "zaobao/2026/zaobao-20261203.warc.gz"
+    assert state.capture_end(file) is None
+    state.mark_done("zaobao", "id1", URL, "_posts/a.md", NOW, capture=CaptureRef(file, 300, 400))
+    state.mark_done(
+        "zaobao", "id2", URL + "2", "_posts/b.md", NOW, capture=CaptureRef(file, 1200, 90)
+    )
+    assert state.capture_of("zaobao", "id1") == CaptureRef(file, 300, 400)
+    assert state.capture_end(file) == 1290
+    assert state.capture_end("other.warc.gz") is None
+    # marked done again without a capture (found in the archive): the capture stays
+    state.mark_done("zaobao", "id1", URL, "_posts/a.md", NOW)
+    assert state.capture_of("zaobao", "id1") == CaptureRef(file, 300, 400)
+    assert state.capture_of("zaobao", "missing") is None
 
 
 def test_a_newer_schema_is_refused(path: Path) -> None:
