@@ -37,7 +37,7 @@ from scraper.http import Fetcher, PageGate
 from scraper.images import ImageLocaliser
 from scraper.logs import log_event
 from scraper.observer import Observer
-from scraper.render import identity_suffix, relpath_for, render
+from scraper.render import identity_suffix, relpath_for, render, text_digest
 from scraper.sources.feed import parse_feed
 from scraper.sources.listing import parse_listing
 from scraper.state import State
@@ -466,7 +466,10 @@ async def _archive_entry(
         relpath_for(article, template=source.path, suffix=identity_suffix(article.id)),
     ]
     relpath = await asyncio.to_thread(deps.archive.write, candidates, text, article.url)
-    state.mark_done(source.name, entry.id, entry.link, relpath, deps.clock(), capture=capture)
+    digest = text_digest(text)
+    state.mark_done(
+        source.name, entry.id, entry.link, relpath, deps.clock(), capture=capture, digest=digest
+    )
     deps.archived[entry.link] = relpath
     log_event(
         log,

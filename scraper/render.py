@@ -178,6 +178,43 @@ def render(article: Article) -> str:
     return "\n".join(lines) + "\n"
 
 
+def text_digest(text: str) -> str:
+    """The SHA-256 of a file's text as written: a post edited since differs."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def with_new_content(text: str, title: str, body: str) -> str | None:
+    """The file ``text`` (one ``render`` made) with a new title and body, every other
+    line as it was (``date:``, the time comment, ``from:``, author, tags, extra
+    keys); None when ``text`` is not laid out as ``render`` lays files out."""
+    lines = text.split("\n")
+    try:
+        end = lines.index("---", 1)
+        div = lines.index("<div>", end)
+        close = len(lines) - 1 - lines[::-1].index("</div>")
+    except ValueError:
+        return None
+    titles = [i for i in range(1, end) if lines[i].startswith("title: ")]
+    froms = [lines[i][len("from: ") :] for i in range(1, end) if lines[i].startswith("from: ")]
+    if (
+        lines[0] != "---"
+        or len(titles) != 1
+        or len(froms) != 1
+        or div != end + 5
+        or lines[end + 3 : end + 5] != ["------", ""]
+        or close < div
+        or lines[close + 1 :] != [""]
+    ):
+        return None
+    url = yaml.safe_load(froms[0])
+    if not isinstance(url, str):
+        return None
+    head = [*lines[:end]]
+    head[titles[0]] = f"title: {yaml_quote(title)}"
+    rest = [lines[end], lines[end + 1], markdown_link(title, url), "------", "", "<div>"]
+    return "\n".join([*head, *rest, *body_lines(body), "</div>"]) + "\n"
+
+
 def identity_suffix(article_id: str) -> str:
     """8 hex characters from the article's identity: stable across runs."""
     return hashlib.sha1(article_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]

@@ -24,7 +24,7 @@ from scraper.decide import EntryRecord
 from scraper.errors import StateError
 from scraper.types import CaptureRef, Validators
 
-__all__ = ["EntryRecord", "SourceHealth", "State", "acquire_lock"]
+__all__ = ["EntryRecord", "Post", "SourceHealth", "State", "acquire_lock"]
 
 BUSY_TIMEOUT_MS = 10_000
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
@@ -77,8 +77,10 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_failed ON entries (source, updated) WHERE status = 'failed';
     """,
     # Where each post's page was captured (captures: warc): the WARC file, relative
-    # to captures_dir, and the offset and length of the response record in it.
+    # to captures_dir, and the offset and length of the response record in it; and
+    # the SHA-256 of the file as the scraper wrote it (a post edited by hand differs).
     """
+    ALTER TABLE entries ADD COLUMN digest TEXT;
     ALTER TABLE entries ADD COLUMN capture TEXT;
     ALTER TABLE entries ADD COLUMN capture_offset INTEGER;
     ALTER TABLE entries ADD COLUMN capture_length INTEGER;
@@ -102,6 +104,18 @@ def _record(row: Sequence[Any]) -> EntryRecord:
         last_error=row[7],
         last_try=_time(row[8]) if row[3] == "failed" else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """An archived entry, as ``scrape reextract`` needs it."""
+
+    source: str
+    entry_id: str
+    url: str
+    path: str | None
+    digest: str | None  # SHA-256 of the file as the scraper wrote it
+    capture: CaptureRef | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,21 +318,53 @@ class State:
         now: datetime,
         *,
         capture: CaptureRef | None = None,
+        digest: str | None = None,
     ) -> None:
-        """The entry is archived (at ``path``), made from the page captured at
-        ``capture`` if there is one (a capture recorded before stays otherwise)."""
+        """The entry is archived (at ``path``, whose text has the SHA-256 ``digest``),
+        made from the page captured at ``capture`` if there is one (what was recorded
+        before stays when these are not given)."""
         where = (capture.file, capture.offset, capture.length) if capture else (None, None, None)
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO entries (source, entry_id, url, status, first_seen, path, updated,"
-                " capture, capture_offset, capture_length)"
-                " VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?) ON CONFLICT (source, entry_id)"
+                " digest, capture, capture_offset, capture_length)"
+                " VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, entry_id)"
                 " DO UPDATE SET status = 'done', url = excluded.url, path = excluded.path,"
                 " last_error = NULL, updated = excluded.updated,"
+                " digest = coalesce(excluded.digest, digest),"
                 " capture = coalesce(excluded.capture, capture),"
                 " capture_offset = coalesce(excluded.capture_offset, capture_offset),"
                 " capture_length = coalesce(excluded.capture_length, capture_length)",
-                (source, entry_id, url, _text(now), path, _text(now), *where),
+                (source, entry_id, url, _text(now), path, _text(now), digest, *where),
+            )
+
+    def posts(self, sources: Sequence[str]) -> list[Post]:
+        """The archived entries of ``sources``, in the order they were archived."""
+        marks = ", ".join("?" * len(sources))
+        with self._errors():
+            rows = self._db.execute(
+                "SELECT source, entry_id, url, path, digest, capture, capture_offset,"
+                f" capture_length FROM entries WHERE status = 'done' AND source IN ({marks})"
+                " ORDER BY updated, entry_id",
+                tuple(sources),
+            ).fetchall()
+        return [
+            Post(
+                source=row[0],
+                entry_id=row[1],
+                url=row[2],
+                path=row[3],
+                digest=row[4],
+                capture=CaptureRef(row[5], row[6], row[7]) if row[5] is not None else None,
+            )
+            for row in rows
+        ]
+
+    def save_digest(self, source: str, entry_id: str, digest: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE entries SET digest = ? WHERE source = ? AND entry_id = ?",
+                (digest, source, entry_id),
             )
 
     def capture_of(self, source: str, entry_id: str) -> CaptureRef | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from scraper.render import (
     relpath_for,
     render,
     slugify,
+    with_new_content,
     yaml_plain_or_quoted,
     yaml_quote,
 )
@@ -394,3 +396,37 @@ def test_slug_has_no_characters_that_break_a_jekyll_url() -> None:
 
     slug = slugify("S&P 500 #1: [draft] {x} 50% up? Trump's `plan` 台北^")
     assert slug == "S-P-500-1-draft-x-50-up-Trump-s-plan-台北"
+
+
+# -- re-extraction: a new title and body in a file rendered before ---------------------
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    old_title=nasty_text,
+    new_title=nasty_text,
+    author=st.one_of(st.none(), nasty_text),
+    tags=st.lists(nasty_text, max_size=3),
+    body=st.sampled_from(["<p>new</p>", "<p>a</p>\n<p>b</p>", "  <p>x</p>\n\n<h2>h</h2>", ""]),
+    extra=st.sampled_from([(), (("guid", "g: 1"),)]),
+)
+def test_new_content_in_a_rendered_file_is_what_render_would_write(
+    old_title: str,
+    new_title: str,
+    author: str | None,
+    tags: list[str],
+    body: str,
+    extra: tuple[tuple[str, str], ...],
+) -> None:
+    old = article(title=old_title, author=author, tags=tuple(tags), extra=extra)
+    new = with_new_content(render(old), new_title, body)
+    assert new == render(replace(old, title=new_title, body=body))
+
+
+def test_new_content_refuses_a_file_not_laid_out_by_render() -> None:
+    text = render(article())
+    assert with_new_content(text.replace("------\n", "---\n"), "t", "<p>b</p>") is None
+    assert with_new_content(text.replace("<div>\n", ""), "t", "<p>b</p>") is None
+    assert with_new_content(text + "trailing\n", "t", "<p>b</p>") is None
+    assert with_new_content("no front matter\n", "t", "<p>b</p>") is None
+    assert with_new_content(text.replace("title: ", "name: "), "t", "<p>b</p>") is None
