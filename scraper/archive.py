@@ -187,6 +187,25 @@ class Archive:
             f"no free file name for {url}: {', '.join(relpaths)} hold other articles"
         )
 
+    def rewrite(self, relpath: str, text: str) -> None:
+        """Replaces the file at ``relpath`` with ``text``, atomically (readers see the
+        old file or the new one, never a part)."""
+        target = self._target(relpath)
+        try:
+            tmp, fd = _create_temp(target.parent)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(text.encode("utf-8"))
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, target)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+            _fsync_dir(target.parent)
+        except OSError as exc:
+            raise _archive_error(exc, "rewriting", target) from exc
+
     def _claim(self, target: Path) -> str | None:
         """The name in ``target``'s folder that differs from its name only in case or
         normalisation, if any; else ``target``'s name is claimed (so that no racing

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from scraper.config import HttpSettings, Settings, load_settings
@@ -104,6 +104,24 @@ def _parser() -> argparse.ArgumentParser:
     ext.add_argument("target", help="a URL, or a saved HTML file (then give --url)")
     ext.add_argument("--url", help="the page's address, for a saved file")
     ext.add_argument("--rule", help="use this site rule instead of the one for the host")
+    again = sub.add_parser(
+        "reextract",
+        parents=[common],
+        help="make the posts again from their captured pages (captures: warc), with "
+        "today's rules and extractor; posts edited by hand are left alone",
+    )
+    again.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this source (repeatable)",
+    )
+    again.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="captured on or after")
+    again.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="captured on or before")
+    again.add_argument(
+        "--dry-run", action="store_true", help="say what would change; write nothing"
+    )
     rules = sub.add_parser("rules", parents=[common], help="list the site rules, run their tests")
     actions = rules.add_subparsers(dest="action", required=True)
     for action, text in (
@@ -115,6 +133,32 @@ def _parser() -> argparse.ArgumentParser:
             "--rules-dir", type=Path, help="your rules (default: the config's rules_dir)"
         )
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _reextract(args: argparse.Namespace, settings: Settings) -> int:
+    from scraper.reextract import reextract, report_lines
+    from scraper.runner import load_checked_rules, select_sources
+
+    sources = select_sources(settings, args.source)
+    if args.since and args.until and args.since > args.until:
+        raise ConfigError([f"--since {args.since} is after --until {args.until}"])
+    report = reextract(
+        settings,
+        sources,
+        load_checked_rules(settings),
+        since=args.since,
+        until=args.until,
+        dry_run=args.dry_run,
+    )
+    print("\n".join(report_lines(report, sources)))
+    return EXIT_FAILED if report.failed else EXIT_OK
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -289,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if command == "retry":
             return _retry(settings, args.names)
+        if command == "reextract":
+            return _reextract(args, settings)
         from scraper.runner import select_sources
 
         select_sources(settings, args.source)

@@ -131,9 +131,12 @@ def publish(
     results: Sequence[SourceResult],
     *,
     run: Run | None = None,
+    written: Sequence[str] = (),
+    message: str | None = None,
 ) -> GitOutcome:
-    """Commits what ``results`` wrote and pushes, as ``settings`` say; logs the outcome."""
-    written = [p for r in results for p in r.written]
+    """Commits what ``results`` wrote (and ``written``) and pushes, as ``settings``
+    say; logs the outcome. ``message``: instead of the one made from ``results``."""
+    written = [*(p for r in results for p in r.written), *written]
     if not settings.commit or not (written or settings.push):
         return GitOutcome()
     git = Git(archive_dir, run=run or subprocess.run)
@@ -141,7 +144,7 @@ def publish(
     step = "commit"
     try:
         if written:
-            commit = git.commit(written, commit_message(results))
+            commit = git.commit(written, message or commit_message(results))
             if commit:
                 log_event(log, "git.committed", commit=commit[:12], files=len(written))
         step = "push"

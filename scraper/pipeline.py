@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -95,10 +95,20 @@ class _Tally:
     held_back: bool = False  # some entry will be retried: keep the validators unsaved
 
 
-def _rule_for(deps: Deps, source: SourceConfig, url: str) -> Rule | None:
+def rule_for(rules: RuleSet, source: SourceConfig, url: str) -> Rule | None:
+    """The site rule for a page of ``source``: the one it names, else its host's."""
     if source.rule:
-        return deps.rules.by_name(source.rule)
-    return deps.rules.for_url(url) or deps.rules.for_url(source.url)
+        return rules.by_name(source.rule)
+    return rules.for_url(url) or rules.for_url(source.url)
+
+
+def zone_for(source: SourceConfig, rule: Rule | None) -> tzinfo:
+    """The zone for times a page gives without one: the source's, else its rule's."""
+    return source.zone if source.timezone or not rule else ZoneInfo(rule.timezone)
+
+
+def _rule_for(deps: Deps, source: SourceConfig, url: str) -> Rule | None:
+    return rule_for(deps.rules, source, url)
 
 
 def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
@@ -410,7 +420,7 @@ async def _extract(
     try:
         page_url = page.url if page else entry.link
         rule = _rule_for(deps, source, page_url)
-        tz = source.zone if source.timezone or not rule else ZoneInfo(rule.timezone)
+        tz = zone_for(source, rule)
         return await deps.extractor.extract(
             page.text if page else None,
             page_url,
