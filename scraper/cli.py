@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument(
         "--dry-run", action="store_true", help="say what would change; write nothing"
     )
+    again.add_argument(
+        "--stale",
+        action="store_true",
+        help="only the posts made while a part of their site rule found nothing",
+    )
     rules = sub.add_parser("rules", parents=[common], help="list the site rules, run their tests")
     actions = rules.add_subparsers(dest="action", required=True)
     for action, text in (
@@ -156,6 +161,7 @@ def _reextract(args: argparse.Namespace, settings: Settings) -> int:
         since=args.since,
         until=args.until,
         dry_run=args.dry_run,
+        stale=args.stale,
     )
     print("\n".join(report_lines(report, sources)))
     return EXIT_FAILED if report.failed else EXIT_OK
@@ -328,8 +334,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "status":
             from scraper.status import as_json, format_text, read_health, statuses
 
-            rows = statuses(settings, read_health(settings))
-            print(as_json(rows) if args.json else format_text(rows, datetime.now(UTC)))
+            view = read_health(settings)
+            rows = statuses(settings, view)
+            now = datetime.now(UTC)
+            print(as_json(rows, view.rules) if args.json else format_text(rows, now, view.rules))
             return EXIT_OK
         if command == "retry":
             return _retry(settings, args.names)

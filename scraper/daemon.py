@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from scraper.captures import WarcCaptures
 from scraper.config import Settings, SourceConfig
-from scraper.errors import ConfigError
+from scraper.errors import ConfigError, ScraperError
 from scraper.gitsync import publish
 from scraper.images import ImageLocaliser
 from scraper.logs import log_event
@@ -165,7 +165,23 @@ class Daemon:
             "scheduler": Check(
                 running, "running" if running else "stopping" if self.stopped.is_set() else "idle"
             ),
+            # a stale rule is a warning, not unreadiness: the articles still come
+            "rules": Check(True, self._stale_rules()),
         }
+
+    def _stale_rules(self) -> str:
+        try:
+            stale = [p for p in self.deps.state.rule_parts() if p.stale]
+        except ScraperError as exc:
+            return f"unknown: {exc}"
+        if not stale:
+            return "no stale rule"
+        return "STALE: " + "; ".join(
+            f"{p.rule} {p.part} since {p.stale_since:%Y-%m-%dT%H:%M:%SZ} ({p.misses} misses, "
+            f"first {p.stale_url})"
+            for p in stale
+            if p.stale_since is not None
+        )
 
     def request_reload(self) -> None:
         if self._reloading is None or self._reloading.done():
@@ -270,6 +286,8 @@ class Daemon:
                 return 1
         self.schedule(sources)
         self._tell_known([s.name for s in sources])
+        for part in self.deps.state.rule_parts():
+            self.deps.observer.rule_known(part.rule, part.part, stale=part.stale)
         self.scheduler.add_job(
             self.heartbeat,
             IntervalTrigger(seconds=HEARTBEAT_SECONDS),

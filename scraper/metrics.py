@@ -73,6 +73,18 @@ class PrometheusObserver(Observer):
         self.reloads = Counter(
             "scraper_config_reloads", "Config reloads (SIGHUP), by outcome", ["outcome"], registry=r
         )
+        self.rule_misses = Counter(
+            "scraper_rule_misses",
+            "Pages on which a part of a site rule (listing, body, title, published) found nothing",
+            ["rule", "part"],
+            registry=r,
+        )
+        self.rule_stale = Gauge(
+            "scraper_rule_stale",
+            "1 while a part of a site rule finds nothing (since its last miss), else 0",
+            ["rule", "part"],
+            registry=r,
+        )
         self.last_success = Gauge(
             "scraper_source_last_success_timestamp_seconds",
             "Unix time of the source's last successful poll",
@@ -172,6 +184,15 @@ class PrometheusObserver(Observer):
 
     def image_done(self, *, outcome: str) -> None:
         self.images.labels(outcome).inc()
+
+    def rule_part(self, rule: str, part: str, *, matched: bool) -> None:
+        if not matched:
+            self.rule_misses.labels(rule, part).inc()
+        self.rule_stale.labels(rule, part).set(0 if matched else 1)
+
+    def rule_known(self, rule: str, part: str, *, stale: bool) -> None:
+        self.rule_misses.labels(rule, part)
+        self.rule_stale.labels(rule, part).set(1 if stale else 0)
 
     def config_reloaded(self, *, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "failed").inc()

@@ -96,6 +96,13 @@ class Observer:
     def image_done(self, *, outcome: str) -> None:
         """``outcome``: ``saved``, ``reused`` or ``failed``."""
 
+    def rule_part(self, rule: str, part: str, *, matched: bool) -> None:
+        """A part of a site rule found something on a page (or nothing: it is stale
+        until it matches again)."""
+
+    def rule_known(self, rule: str, part: str, *, stale: bool) -> None:
+        """A rule part as the state has it (at start)."""
+
 
 class ObservedFetcher(Fetcher):
     """The ``Fetcher``, telling ``observer`` how each ``get`` ended and how long it took."""

@@ -45,6 +45,8 @@ def summary(results: Sequence[SourceResult], *, quiet: bool = False) -> str:
                 status += f", given up {r.gave_up}"
             if r.degraded:
                 status += f" (degraded: {r.degraded})"
+        if r.stale_rules:
+            status += f"; STALE rule: {', '.join(r.stale_rules)}"
         lines.append(f"{r.source:<{width}}  {status}")
         lines += [f"{'':<{width}}    {f.url}: {f.reason}" for f in r.failed]
     total = sum(r.new for r in results)

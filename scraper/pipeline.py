@@ -12,8 +12,9 @@ import asyncio
 import hashlib
 import logging
 import random
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from functools import partial
@@ -31,6 +32,7 @@ from scraper.errors import (
     ScraperError,
     SourceError,
 )
+from scraper.extract import missed_parts
 from scraper.extract.rules import Rule, RuleSet
 from scraper.extract_pool import ExtractPool
 from scraper.http import Fetcher, PageGate
@@ -39,7 +41,7 @@ from scraper.logs import log_event
 from scraper.observer import Observer
 from scraper.render import identity_suffix, relpath_for, render, text_digest
 from scraper.sources.feed import parse_feed
-from scraper.sources.listing import parse_listing
+from scraper.sources.listing import links_matching, parse_listing
 from scraper.state import State
 from scraper.types import (
     Article,
@@ -93,6 +95,8 @@ class _Tally:
     written: list[str] = field(default_factory=list)
     failed: list[EntryFailure] = field(default_factory=list)
     held_back: bool = False  # some entry will be retried: keep the validators unsaved
+    rule_seen: list[RuleSeen] = field(default_factory=list)  # what rules' parts did
+    stale_rules: tuple[str, ...] = ()
 
 
 def rule_for(rules: RuleSet, source: SourceConfig, url: str) -> Rule | None:
@@ -111,15 +115,31 @@ def _rule_for(deps: Deps, source: SourceConfig, url: str) -> Rule | None:
     return rule_for(deps.rules, source, url)
 
 
-def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
+# What a rule's part did on a page: (rule, part, matched, url).
+RuleSeen = tuple[str, str, bool, str]
+
+
+class _NoLinks(ParseError):
+    """A listing without article links; ``seen``: its rule's listing part missed."""
+
+    def __init__(self, url: str, reason: str, seen: tuple[RuleSeen, ...]) -> None:
+        super().__init__(url, reason)
+        self.seen = seen
+
+
+def _parse(
+    deps: Deps, source: SourceConfig, fetched: Fetched
+) -> tuple[ParsedSource, tuple[RuleSeen, ...]]:
+    """The entries of the source's page, and what its rule's listing part did."""
     if source.kind == "feed":
-        return parse_feed(
+        parsed = parse_feed(
             fetched.content,
             fetched.url,
             default_tz=source.zone,
             content_type=fetched.content_type,
             encoding=fetched.encoding,
         )
+        return parsed, ()
     if not _may_be_html(fetched):
         raise ParseError(fetched.url, f"not an HTML page ({fetched.content_type or 'binary'})")
     rule = _rule_for(deps, source, fetched.url)
@@ -128,18 +148,30 @@ def _parse(deps: Deps, source: SourceConfig, fetched: Fetched) -> ParsedSource:
         raise SourceError(
             source.url, "a listing source needs a `links:` selector or a site rule for its host"
         )
-    title_selector = rule.listing_title if rule and not source.links else None
+    by_rule = rule is not None and not source.links
+    title_selector = rule.listing_title if rule and by_rule else None
     parsed = ParsedSource(entries=())
     for selector in selectors:
         parsed = parse_listing(
             fetched.text, fetched.url, selector=selector, title_selector=title_selector
         )
         if parsed.entries:
-            return parsed
-    # An empty listing almost always means the site changed its layout: say so.
-    raise ParseError(
-        fetched.url, parsed.problem or "no article links found (has the page layout changed?)"
+            return parsed, ((rule.name, "listing", True, fetched.url),) if rule and by_rule else ()
+    missed: tuple[RuleSeen, ...] = (
+        ((rule.name, "listing", False, fetched.url),) if rule and by_rule else ()
     )
+    if rule is not None and by_rule and rule.article_urls:
+        patterns = [re.compile(p) for p in rule.article_urls]
+        found = links_matching(fetched.text, fetched.url, patterns)
+        if found.entries:  # the selectors are stale, the articles still come
+            problem = (
+                f"rule {rule.name}: no listing selector matched; {len(found.entries)} links "
+                "taken by their address (article_urls)"
+            )
+            return replace(found, problem=problem), missed
+    # An empty listing almost always means the site changed its layout: say so.
+    reason = parsed.problem or "no article links found (has the page layout changed?)"
+    raise _NoLinks(fetched.url, reason, missed)
 
 
 def _may_be_html(fetched: Fetched) -> bool:
@@ -192,8 +224,9 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
         if digest is not None and digest == state.feed_digest(source.name, source.url):
             return await _unchanged(deps, source, now, "same body", started)
         # parsing a big feed takes seconds: off the event loop, so downloads go on
-        parsed = await asyncio.to_thread(_parse, deps, source, answer)
+        parsed, seen = await asyncio.to_thread(_parse, deps, source, answer)
     except SourceError as exc:
+        missed = _note_rules(deps, source, exc.seen if isinstance(exc, _NoLinks) else (), now)
         failures = state.health(source.name).consecutive_failures + 1
         retry_at = next_poll(now, source.interval, failures, jitter=deps.rng())
         state.record_failure(source.name, exc.reason, now, retry_at)
@@ -207,7 +240,9 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
             reason=exc.reason,
             duration=_since(started),
         )
-        return SourceResult(source=source.name, error=f"{exc.url}: {exc.reason}")
+        return SourceResult(
+            source=source.name, error=f"{exc.url}: {exc.reason}", stale_rules=missed
+        )
 
     if parsed.problem:
         log_event(
@@ -219,6 +254,7 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
             reason=parsed.problem,
         )
     tally = await _archive_entries(deps, source, parsed.entries)
+    tally.stale_rules = _note_rules(deps, source, (*seen, *tally.rule_seen), now)
     if not tally.held_back:
         state.save_validators(source.name, source.url, answer.validators)
         if digest is not None:
@@ -250,6 +286,7 @@ def _result(source: SourceConfig, tally: _Tally, degraded: str | None = None) ->
         failed=tuple(tally.failed),
         degraded=degraded,
         written=tuple(tally.written),
+        stale_rules=tally.stale_rules,
     )
 
 
@@ -259,6 +296,7 @@ async def _unchanged(
     """A poll that found the source as it was: nothing to parse, but the failed
     entries that are due are tried again."""
     tally = await _archive_entries(deps, source, ())
+    tally.stale_rules = _note_rules(deps, source, tally.rule_seen, now)
     _record_success(deps, source, now)
     log_event(
         log,
@@ -340,7 +378,9 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
         deps.in_progress.add(entry.link)
         try:
             record = records.get(entry.id)
-            paths = await _archive_entry(deps, source, entry, record.attempts if record else 0)
+            paths = await _archive_entry(
+                deps, source, entry, record.attempts if record else 0, tally.rule_seen
+            )
         except (SourceError, ArchiveError) as exc:
             reason = exc.reason if isinstance(exc, SourceError) else str(exc)
             attempts = deps.state.mark_failed(
@@ -435,10 +475,10 @@ async def _extract(
 
 
 async def _archive_entry(
-    deps: Deps, source: SourceConfig, entry: Entry, attempts: int
+    deps: Deps, source: SourceConfig, entry: Entry, attempts: int, seen: list[RuleSeen]
 ) -> tuple[str, ...]:
     """Archives one entry (tried ``attempts`` times before); the relpaths written, the
-    post's first (then its images)."""
+    post's first (then its images). What its rule's parts did goes into ``seen``."""
     started = time.monotonic()
     state = deps.state
     first_seen = state.first_seen(source.name, entry.id, entry.link, deps.clock())
@@ -446,6 +486,8 @@ async def _archive_entry(
     capture = await _capture(deps, source, page) if page is not None else None
     extracted = await _extract(deps, source, entry, page)
     del page  # the page's memory goes now, not after the write
+    if extracted.rule is not None:
+        seen.extend((extracted.rule, part, ok, entry.link) for part, ok in extracted.rule_parts)
     if not extracted.body.strip():
         raise ExtractError(entry.link, "no article text found on the page or in the feed")
     article = Article(
@@ -478,7 +520,14 @@ async def _archive_entry(
     relpath = await asyncio.to_thread(deps.archive.write, candidates, text, article.url)
     digest = text_digest(text)
     state.mark_done(
-        source.name, entry.id, entry.link, relpath, deps.clock(), capture=capture, digest=digest
+        source.name,
+        entry.id,
+        entry.link,
+        relpath,
+        deps.clock(),
+        capture=capture,
+        digest=digest,
+        missed=missed_parts(extracted),
     )
     deps.archived[entry.link] = relpath
     log_event(
@@ -495,6 +544,30 @@ async def _archive_entry(
         source.name, method=extracted.method, duration=time.monotonic() - started
     )
     return (relpath, *assets)
+
+
+def _note_rules(
+    deps: Deps, source: SourceConfig, seen: Sequence[RuleSeen], now: datetime
+) -> tuple[str, ...]:
+    """Records what the rules' parts did in this poll; says when one begins or ends
+    to miss. The parts that missed in it: ``("zaobao listing", …)``."""
+    if not seen:
+        return ()
+    for change in deps.state.record_rule_parts(source.name, seen, now):
+        stale = change.change == "stale"
+        log_event(
+            log,
+            "rule.stale" if stale else "rule.recovered",
+            logging.WARNING if stale else logging.INFO,
+            rule=change.rule,
+            part=change.part,
+            source=change.source,
+            url=change.url,
+            reason="its selectors found nothing" if stale else None,
+        )
+    for rule, part, matched, _ in seen:
+        deps.observer.rule_part(rule, part, matched=matched)
+    return tuple(dict.fromkeys(f"{rule} {part}" for rule, part, matched, _ in seen if not matched))
 
 
 async def _capture(deps: Deps, source: SourceConfig, page: Fetched) -> CaptureRef | None:

@@ -28,7 +28,7 @@ from scraper.captures import Capture, read_capture
 from scraper.charset import decode_body
 from scraper.config import Settings, SourceConfig
 from scraper.errors import ArchiveError
-from scraper.extract import RuleSet, extract_article
+from scraper.extract import RuleSet, extract_article, missed_parts
 from scraper.gitsync import GitOutcome, publish
 from scraper.http import Fetcher
 from scraper.images import ImageLocaliser
@@ -55,6 +55,7 @@ class Done:
     removed: int = 0
     error: bool = False  # skipped for trouble (an unreadable capture, a failed write)
     assets: tuple[str, ...] = ()  # image copies written for it
+    missed: str | None = None  # what its rule missed on the page this time
 
 
 @dataclass
@@ -155,11 +156,12 @@ async def _one(post: Post, source: SourceConfig, tools: _Tools) -> tuple[Done, s
     new = with_new_content(old, title, body)
     if new is None:
         return skipped("its file is not laid out as the scraper writes posts")
+    missed = missed_parts(extracted)
     if new == old:
-        return Done(post.source, post.url, post.path, "unchanged"), None
+        return Done(post.source, post.url, post.path, "unchanged", missed=missed), None
     added, removed = _line_changes(old, new)
     done = Done(post.source, post.url, post.path, "rewritten", added=added, removed=removed)
-    return replace(done, assets=assets), new
+    return replace(done, assets=assets, missed=missed), new
 
 
 def _old_title(text: str) -> str | None:
@@ -188,6 +190,7 @@ async def _run(
     since: date | None,
     until: date | None,
     dry_run: bool,
+    stale: bool,
 ) -> Report:
     report = Report(dry_run=dry_run)
     archive = Archive(settings.archive_dir)
@@ -210,7 +213,11 @@ async def _run(
                 base_url=settings.image_base_url,
             )
         tools = _Tools(settings, rules, archive, images)
-        posts = [p for p in state.posts(list(by_name)) if _in_days(p, since, until)]
+        posts = [
+            p
+            for p in state.posts(list(by_name))
+            if _in_days(p, since, until) and (not stale or p.missed)
+        ]
         for post in posts:
             done, new = await _one(post, by_name[post.source], tools)
             if new is not None and not dry_run:
@@ -219,11 +226,13 @@ async def _run(
                 except ArchiveError as exc:
                     done = Done(post.source, post.url, post.path, "skipped", str(exc), error=True)
                 else:
-                    state.save_digest(post.source, post.entry_id, text_digest(new))
+                    state.save_rewrite(post.source, post.entry_id, text_digest(new), done.missed)
                     log_event(
                         log, "article.reextracted", source=post.source, url=post.url,
                         path=post.path, outcome="rewritten",
                     )  # fmt: skip
+            elif done.action == "unchanged" and done.missed != post.missed and not dry_run:
+                state.save_rewrite(post.source, post.entry_id, post.digest or "", done.missed)
             report.done.append(done)
     written = [
         path
@@ -256,8 +265,12 @@ def reextract(
     since: date | None = None,
     until: date | None = None,
     dry_run: bool = False,
+    stale: bool = False,
 ) -> Report:
-    return asyncio.run(_run(settings, sources, rules, since=since, until=until, dry_run=dry_run))
+    """``stale``: only the posts made while a part of their rule found nothing."""
+    return asyncio.run(
+        _run(settings, sources, rules, since=since, until=until, dry_run=dry_run, stale=stale)
+    )
 
 
 def report_lines(report: Report, sources: Sequence[SourceConfig]) -> list[str]:

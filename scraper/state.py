@@ -24,7 +24,9 @@ from scraper.decide import EntryRecord
 from scraper.errors import StateError
 from scraper.types import CaptureRef, Validators
 
-__all__ = ["EntryRecord", "Post", "SourceHealth", "State", "acquire_lock"]
+__all__ = [
+    "EntryRecord", "Post", "RuleChange", "RulePart", "SourceHealth", "State", "acquire_lock",
+]  # fmt: skip
 
 BUSY_TIMEOUT_MS = 10_000
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
@@ -86,6 +88,23 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE entries ADD COLUMN capture_length INTEGER;
     CREATE INDEX entries_capture ON entries (capture) WHERE capture IS NOT NULL;
     """,
+    # Which parts of each site rule matched lately (listing links, body, title,
+    # published time), and the posts made while a part of their rule missed.
+    """
+    CREATE TABLE rule_parts (
+        rule TEXT NOT NULL,
+        part TEXT NOT NULL,
+        last_match TEXT,
+        last_miss TEXT,
+        misses INTEGER NOT NULL DEFAULT 0,
+        misses_total INTEGER NOT NULL DEFAULT 0,
+        stale_since TEXT,
+        stale_source TEXT,
+        stale_url TEXT,
+        PRIMARY KEY (rule, part)
+    ) WITHOUT ROWID;
+    ALTER TABLE entries ADD COLUMN missed TEXT;
+    """,
 )
 
 
@@ -116,6 +135,37 @@ class Post:
     path: str | None
     digest: str | None  # SHA-256 of the file as the scraper wrote it
     capture: CaptureRef | None
+    missed: str | None = None  # rule parts that found nothing on its page
+
+
+@dataclass(frozen=True, slots=True)
+class RulePart:
+    """How one part of a site rule has been doing."""
+
+    rule: str
+    part: str  # "listing", "body", "title" or "published"
+    last_match: datetime | None
+    last_miss: datetime | None
+    misses: int  # in a row, up to now
+    misses_total: int
+    stale_since: datetime | None  # set while it misses
+    stale_source: str | None  # where it was first seen missing
+    stale_url: str | None
+
+    @property
+    def stale(self) -> bool:
+        return self.stale_since is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleChange:
+    """A rule part that began to miss (``stale``) or matches again (``recovered``)."""
+
+    rule: str
+    part: str
+    change: str
+    source: str
+    url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,23 +369,25 @@ class State:
         *,
         capture: CaptureRef | None = None,
         digest: str | None = None,
+        missed: str | None = None,
     ) -> None:
         """The entry is archived (at ``path``, whose text has the SHA-256 ``digest``),
         made from the page captured at ``capture`` if there is one (what was recorded
-        before stays when these are not given)."""
+        before stays when these are not given); ``missed``: the parts of its site
+        rule that found nothing on its page (``zaobao:body``), if any."""
         where = (capture.file, capture.offset, capture.length) if capture else (None, None, None)
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO entries (source, entry_id, url, status, first_seen, path, updated,"
-                " digest, capture, capture_offset, capture_length)"
-                " VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, entry_id)"
+                " digest, capture, capture_offset, capture_length, missed)"
+                " VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, entry_id)"
                 " DO UPDATE SET status = 'done', url = excluded.url, path = excluded.path,"
-                " last_error = NULL, updated = excluded.updated,"
+                " last_error = NULL, updated = excluded.updated, missed = excluded.missed,"
                 " digest = coalesce(excluded.digest, digest),"
                 " capture = coalesce(excluded.capture, capture),"
                 " capture_offset = coalesce(excluded.capture_offset, capture_offset),"
                 " capture_length = coalesce(excluded.capture_length, capture_length)",
-                (source, entry_id, url, _text(now), path, _text(now), digest, *where),
+                (source, entry_id, url, _text(now), path, _text(now), digest, *where, missed),
             )
 
     def posts(self, sources: Sequence[str]) -> list[Post]:
@@ -344,7 +396,8 @@ class State:
         with self._errors():
             rows = self._db.execute(
                 "SELECT source, entry_id, url, path, digest, capture, capture_offset,"
-                f" capture_length FROM entries WHERE status = 'done' AND source IN ({marks})"
+                " capture_length, missed FROM entries"
+                f" WHERE status = 'done' AND source IN ({marks})"
                 " ORDER BY updated, entry_id",
                 tuple(sources),
             ).fetchall()
@@ -356,15 +409,79 @@ class State:
                 path=row[3],
                 digest=row[4],
                 capture=CaptureRef(row[5], row[6], row[7]) if row[5] is not None else None,
+                missed=row[8],
             )
             for row in rows
         ]
 
-    def save_digest(self, source: str, entry_id: str, digest: str) -> None:
+    def record_rule_parts(
+        self, source: str, seen: Sequence[tuple[str, str, bool, str]], now: datetime
+    ) -> list[RuleChange]:
+        """Records what the rules' parts did in a poll of ``source``: (rule, part,
+        matched, url) in the order seen. A part is stale from its first miss until
+        it matches again; the changes are returned, each once."""
+        changes: list[RuleChange] = []
+        if not seen:
+            return changes
+        at = _text(now)
+        with self._transaction() as db:
+            for rule, part, matched, url in seen:
+                row = db.execute(
+                    "SELECT stale_since FROM rule_parts WHERE rule = ? AND part = ?", (rule, part)
+                ).fetchone()
+                was_stale = row is not None and row[0] is not None
+                if matched:
+                    db.execute(
+                        "INSERT INTO rule_parts (rule, part, last_match) VALUES (?, ?, ?)"
+                        " ON CONFLICT (rule, part) DO UPDATE SET last_match = excluded.last_match,"
+                        " misses = 0, stale_since = NULL, stale_source = NULL, stale_url = NULL",
+                        (rule, part, at),
+                    )
+                    if was_stale:
+                        changes.append(RuleChange(rule, part, "recovered", source, url))
+                    continue
+                db.execute(
+                    "INSERT INTO rule_parts (rule, part, last_miss, misses, misses_total,"
+                    " stale_since, stale_source, stale_url) VALUES (?, ?, ?, 1, 1, ?, ?, ?)"
+                    " ON CONFLICT (rule, part) DO UPDATE SET last_miss = excluded.last_miss,"
+                    " misses = misses + 1, misses_total = misses_total + 1,"
+                    " stale_since = coalesce(stale_since, excluded.stale_since),"
+                    " stale_source = coalesce(stale_source, excluded.stale_source),"
+                    " stale_url = coalesce(stale_url, excluded.stale_url)",
+                    (rule, part, at, at, source, url),
+                )
+                if not was_stale:
+                    changes.append(RuleChange(rule, part, "stale", source, url))
+        return changes
+
+    def rule_parts(self) -> list[RulePart]:
+        with self._errors():
+            rows = self._db.execute(
+                "SELECT rule, part, last_match, last_miss, misses, misses_total, stale_since,"
+                " stale_source, stale_url FROM rule_parts ORDER BY rule, part"
+            ).fetchall()
+        return [
+            RulePart(
+                rule=row[0],
+                part=row[1],
+                last_match=_time(row[2]),
+                last_miss=_time(row[3]),
+                misses=row[4],
+                misses_total=row[5],
+                stale_since=_time(row[6]),
+                stale_source=row[7],
+                stale_url=row[8],
+            )
+            for row in rows
+        ]
+
+    def save_rewrite(self, source: str, entry_id: str, digest: str, missed: str | None) -> None:
+        """A post made again (``scrape reextract``): its new text's digest, and what
+        its rule missed this time."""
         with self._transaction() as db:
             db.execute(
-                "UPDATE entries SET digest = ? WHERE source = ? AND entry_id = ?",
-                (digest, source, entry_id),
+                "UPDATE entries SET digest = ?, missed = ? WHERE source = ? AND entry_id = ?",
+                (digest, missed, source, entry_id),
             )
 
     def capture_of(self, source: str, entry_id: str) -> CaptureRef | None:

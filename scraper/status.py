@@ -16,7 +16,7 @@ from typing import Any
 
 from scraper.config import Settings
 from scraper.decide import EntryRecord, next_try
-from scraper.state import SourceHealth, State
+from scraper.state import RulePart, SourceHealth, State
 
 _FAILED_SHOWN = 5  # failed articles listed per source in the text; --json lists all
 
@@ -53,6 +53,7 @@ class SourceStatus:
 class StateView:
     health: dict[str, SourceHealth]
     failed: dict[str, list[EntryRecord]]
+    rules: tuple[RulePart, ...] = ()  # how each site rule's parts have been doing
 
 
 def read_health(settings: Settings) -> StateView:
@@ -61,7 +62,11 @@ def read_health(settings: Settings) -> StateView:
     if not settings.state_path.exists():
         return StateView({}, {})
     with State(settings.state_path) as state:
-        return StateView({h.source: h for h in state.all_health()}, state.failed_entries())
+        return StateView(
+            {h.source: h for h in state.all_health()},
+            state.failed_entries(),
+            tuple(state.rule_parts()),
+        )
 
 
 def statuses(settings: Settings, view: StateView) -> list[SourceStatus]:
@@ -120,8 +125,9 @@ def _state_word(s: SourceStatus) -> str:
     return "ok" if s.last_success else "not polled yet"
 
 
-def format_text(rows: Sequence[SourceStatus], now: datetime) -> str:
-    """One block per source; times in UTC with how long ago (or until)."""
+def format_text(rows: Sequence[SourceStatus], now: datetime, rules: Sequence[RulePart] = ()) -> str:
+    """One block per source, then one for the site rules' parts; times in UTC with
+    how long ago (or until)."""
     if not rows:
         return "no sources in the config and none in the state"
     blocks = []
@@ -138,7 +144,20 @@ def format_text(rows: Sequence[SourceStatus], now: datetime) -> str:
         if s.configured and s.enabled:
             lines.append(f"  next poll     {_when(s.next_poll, now, 'when the daemon starts')}")
         blocks.append("\n".join(lines))
+    if rules:
+        blocks.append("\n".join(["rules", *(_rule_line(p, now) for p in rules)]))
     return "\n\n".join(blocks)
+
+
+def _rule_line(part: RulePart, now: datetime) -> str:
+    head = f"  {part.rule} {part.part:<9}"
+    if part.stale_since is not None:
+        misses = f"{part.misses} miss{'es' if part.misses != 1 else ''} in a row"
+        return (
+            f"{head} STALE since {_when(part.stale_since, now)}, {misses}; first "
+            f"{part.stale_url} ({part.stale_source}); last match {_when(part.last_match, now)}"
+        )
+    return f"{head} ok, last match {_when(part.last_match, now)}"
 
 
 def _failed_lines(s: SourceStatus, now: datetime) -> list[str]:
@@ -165,8 +184,8 @@ def _iso(when: datetime | None) -> str | None:
     return None if when is None else when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def as_json(rows: Sequence[SourceStatus]) -> str:
-    """``{"sources": [{"name": …, "last_success": "…Z" | null, …}]}``."""
+def as_json(rows: Sequence[SourceStatus], rules: Sequence[RulePart] = ()) -> str:
+    """``{"sources": [{"name": …, "last_success": "…Z" | null, …}], "rules": […]}``."""
     doc: dict[str, Any] = {
         "sources": [
             {
@@ -192,6 +211,21 @@ def as_json(rows: Sequence[SourceStatus]) -> str:
                 ],
             }
             for s in rows
-        ]
+        ],
+        "rules": [
+            {
+                "rule": p.rule,
+                "part": p.part,
+                "stale": p.stale,
+                "stale_since": _iso(p.stale_since),
+                "misses_in_a_row": p.misses,
+                "misses": p.misses_total,
+                "last_match": _iso(p.last_match),
+                "last_miss": _iso(p.last_miss),
+                "first_source": p.stale_source,
+                "first_url": p.stale_url,
+            }
+            for p in rules
+        ],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2)

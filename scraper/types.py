@@ -91,6 +91,10 @@ class Extracted:
     language: str | None = None
     tags: tuple[str, ...] = ()
     method: str = ""  # "rule:<name>", "generic" or "feed"
+    # The site rule asked, and for each of its parts asked ("body", "title",
+    # "published") whether its selectors found something on the page.
+    rule: str | None = None
+    rule_parts: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,8 @@ class SourceResult:
     error: str | None = None  # the whole source failed: the reason
     degraded: str | None = None  # parsed with problems: the reason
     written: tuple[str, ...] = ()  # relpaths written
+    # the parts of site rules that found nothing in this poll: "zaobao listing"
+    stale_rules: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

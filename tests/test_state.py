@@ -38,7 +38,7 @@ def test_creates_folder_schema_and_wal(path: Path) -> None:
     with State(path) as s:
         assert s.journal_mode() == "wal"
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 5
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"entries", "validators", "sources", "feed_digests"} <= tables
     plan = db.execute(

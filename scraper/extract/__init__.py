@@ -34,6 +34,7 @@ __all__ = [
     "listing_links",
     "listing_selector",
     "load_rules",
+    "missed_parts",
 ]
 
 
@@ -55,6 +56,8 @@ def extract_article(
             default_tz = rule_zone(rule, default_tz)
         if page is None or not page.body:
             page = extract_generic(html, url, default_tz=default_tz)
+            if rule is not None:  # the rule's body selectors found nothing: it may be stale
+                page = replace(page, rule=rule.name, rule_parts=(("body", False),))
     feed_body = _feed_body(feed_content, url, rule)
     if feed_body and (page is None or body_text_length(page.body) < body_text_length(feed_body)):
         page = (
@@ -67,6 +70,12 @@ def extract_article(
     if not page.title and feed_title and feed_title.strip():
         page = replace(page, title=feed_title.strip())
     return page
+
+
+def missed_parts(extracted: Extracted) -> str | None:
+    """``zaobao:body,published``: the parts of the page's rule that found nothing."""
+    missed = [part for part, matched in extracted.rule_parts if not matched]
+    return f"{extracted.rule}:{','.join(missed)}" if missed and extracted.rule else None
 
 
 def _feed_body(content: str | None, url: str, rule: Rule | None) -> str:

@@ -65,11 +65,16 @@ def apply_rule(
     if not body:
         return None
     ld = _news_ld(tree)
-    title = next(filter(None, (_title(s, tree, ld, hydrated, rule) for s in rule.title)), None)
-    title = title or _strip_suffixes(meta.title or "", rule) or None
+    own_title = next(filter(None, (_title(s, tree, ld, hydrated, rule) for s in rule.title)), None)
+    title = own_title or _strip_suffixes(meta.title or "", rule) or None
     published = next(
         filter(None, (_published(s, tree, ld, hydrated, tz) for s in rule.published)), None
     )
+    parts = [("body", True)]
+    if rule.title:
+        parts.append(("title", own_title is not None))
+    if rule.published:
+        parts.append(("published", published is not None))
     tags = hydrated.tags if hydrated and hydrated.tags else _tags(meta.keywords)
     image = (hydrated.images[0][0] if hydrated and hydrated.images else None) or meta.image
     return Extracted(
@@ -81,6 +86,8 @@ def apply_rule(
         language=meta.language,
         tags=tags,
         method=f"rule:{rule.name}",
+        rule=rule.name,
+        rule_parts=tuple(parts),
     )
 
 

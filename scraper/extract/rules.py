@@ -164,6 +164,9 @@ class Rule(BaseModel):
     timezone: str = "UTC"  # for times the site gives without a zone
     listing_links: Selectors = ()  # first that matches a link wins
     listing_title: Css | None = None  # inside a link, after its title attribute
+    # The site's article addresses: when no listing selector matches (a redesign),
+    # the page's on-site links whose address matches one are the articles.
+    article_urls: Regexes = ()
     body: Selectors  # first that matches with text wins
     strip: Selectors = ()
     title: Sources = ()

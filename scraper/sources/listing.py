@@ -12,6 +12,8 @@ probably changed its layout, and the pipeline reports it. Pure: no I/O.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -89,6 +91,27 @@ def parse_listing(
             " but no on-site http(s) link"
         )
     return ParsedSource(entries=entries, title=page_title, problem=problem)
+
+
+def links_matching(html: str, url: str, patterns: Sequence[re.Pattern[str]]) -> ParsedSource:
+    """The page's on-site http(s) links whose address matches one of ``patterns``,
+    in page order, each once, without titles (the article pages give them): what a
+    listing holds when its selectors no longer match after a redesign."""
+    if not html.strip():
+        raise ParseError(url, "empty body")
+    tree = LexborHTMLParser(bounded_html(html))
+    base = _base_url(tree, url)
+    page_host = urlsplit(url).hostname or ""
+    links: dict[str, Entry] = {}
+    for anchor in tree.css("a[href]"):
+        link = http_url(anchor.attributes.get("href"), base)
+        if link is None or link in links or not same_site(urlsplit(link).hostname or "", page_host):
+            continue
+        if any(pattern.search(link) for pattern in patterns):
+            links[link] = Entry(id=link, link=link)
+            if len(links) >= MAX_ENTRIES:
+                break
+    return ParsedSource(entries=tuple(links.values()), title=_page_title(tree))
 
 
 def _anchor(node: LexborNode) -> LexborNode | None:
