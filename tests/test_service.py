@@ -85,7 +85,8 @@ def test_endpoints_metrics_and_healthcheck_of_a_running_daemon(project: Project)
             ready = client.get("/readyz")
             assert ready.status_code == 200, ready.text
             checks = ready.json()["checks"]
-            assert set(checks) == {"config", "state", "scheduler"}
+            assert set(checks) == {"config", "state", "scheduler", "rules"}
+            assert checks["rules"]["detail"] == "no stale rule"
             assert all(c["ok"] for c in checks.values())
             assert "2 sources" in checks["config"]["detail"]
 

@@ -44,6 +44,7 @@ _SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>.*?</a>", re.S)
 _NOT_WORDS = re.compile(r"[\s\W_]+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def rule_zone(rule: Rule, default_tz: tzinfo | None = None) -> tzinfo:
@@ -118,10 +119,28 @@ def _body(rule: Rule, tree: LexborHTMLParser, hydrated: Hydrated | None, url: st
     return "\n".join(filter(None, (figures, found)))
 
 
+def _ld_images(ld: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(URL, caption) of a JSON-LD article's ``image``: a URL, an ImageObject, or a
+    list of either."""
+    image = ld.get("image") if ld else None
+    found: list[tuple[str, str]] = []
+    for item in image if isinstance(image, list) else [image]:
+        if isinstance(item, str) and item.strip():
+            found.append((item.strip(), ""))
+        elif isinstance(item, dict):
+            url = item.get("url") or item.get("contentUrl")
+            caption = item.get("caption")
+            if isinstance(url, str) and url.strip():
+                found.append((url.strip(), caption.strip() if isinstance(caption, str) else ""))
+    return found[:1]
+
+
 def _lead_figures(
     rule: Rule, tree: LexborHTMLParser, hydrated: Hydrated | None, url: str, body: str
 ) -> str:
     pairs = list(hydrated.images) if hydrated and hydrated.images else _banner(rule, tree)
+    if not pairs and rule.lead_image_from_ld:
+        pairs = _ld_images(_news_ld(tree))
     parts, seen = [], set()
     for raw, caption in pairs:
         src = _rewrite(urljoin(url, raw), rule)
@@ -279,7 +298,9 @@ def _title(
         value = _text_of(tree, source[4:].strip())
     if not isinstance(value, str):
         return None
-    return _strip_suffixes(value, rule) or None
+    # control characters JSON-LD strings have held (a stray U+0001 mid-headline):
+    # gone, not a space, which in a Chinese title is a mistake
+    return _strip_suffixes(_CONTROLS.sub("", value), rule) or None
 
 
 def _published(

@@ -152,6 +152,7 @@ class RuleTest(BaseModel):
     url: str
     title: str | None = None
     published: datetime | None = None
+    tags: tuple[str, ...] | None = None  # the keywords, in order, when given
     must_contain: tuple[str, ...] = ()
     must_not_contain: tuple[str, ...] = ()
 
@@ -174,6 +175,9 @@ class Rule(BaseModel):
     title_suffixes: Annotated[tuple[str, ...], BeforeValidator(_tuple)] = ()
     hydration: tuple[HydrationSource, ...] = ()
     lead_images: tuple[LeadImages, ...] = ()  # first that yields an image wins
+    # … and when none does, the JSON-LD article's ``image`` leads the body (pages
+    # that show their lead image only from script)
+    lead_image_from_ld: bool = False
     image_host_rewrites: tuple[UrlRewrite, ...] = ()
     drop_paragraphs_matching: Regexes = ()  # blocks whose text matches are dropped
     drop_link_lists_after: Regexes = ()  # … and with them the link-only blocks after them

@@ -70,6 +70,8 @@ def run_rule_test(rule: Rule, case: RuleTest, page_bytes: bytes) -> RuleTestResu
     problems: list[str] = []
     if case.title is not None and got.title != case.title:
         problems.append(f"title: expected {_shown(case.title)}, got {_shown(got.title)}")
+    if case.tags is not None and tuple(got.tags) != tuple(case.tags):
+        problems.append(f"tags: expected {list(case.tags)}, got {list(got.tags)}")
     if case.published is not None:
         want = _expected_time(rule, case.published)
         if got.published is None:
