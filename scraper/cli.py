@@ -180,9 +180,18 @@ def _print_config_error(path: Path, exc: ConfigError) -> None:
 
 
 def _check(settings: Settings, path: Path) -> int:
+    """The config, the site rules it uses (every selector and pattern checked as
+    they load: a bad one is a ConfigError naming the file and key), the sources."""
+    from scraper.extract.rules import load_rule_files
+    from scraper.runner import load_checked_rules
+
+    rules = load_checked_rules(settings)
+    own = [f for f in load_rule_files(settings.rules_dir) if not f.shipped]
     print(f"config {path}: ok")
     print(f"archive_dir: {settings.archive_dir}")
     print(f"state_path:  {settings.state_path}")
+    mine = f" ({len(own)} from {settings.rules_dir})" if settings.rules_dir else ""
+    print(f"rules: {len(rules.names())}{mine}")
     for s in settings.sources:
         flag = "" if s.enabled else "  (disabled)"
         print(f"  {s.name}  {s.kind}  every {s.interval:g}s  {s.url}{flag}")

@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from scraper.errors import ParseError
 from scraper.sources.common import same_site, site_of
-from scraper.sources.listing import node_text, parse_listing
+from scraper.sources.listing import links_matching, node_text, parse_listing
 from scraper.types import Entry, ParsedSource
 
 DATA = Path(__file__).parent / "data" / "listings"
@@ -207,3 +207,25 @@ def test_any_page_gives_on_site_http_links(html: str) -> None:
     for entry in parsed.entries:
         assert entry.link.startswith("https://www.zaobao.com.sg/")
         assert entry.title is None or entry.title == entry.title.strip()
+
+
+def test_links_by_address_when_the_selectors_find_nothing() -> None:
+    html = """<html><head><base href="https://www.zaobao.com.sg/realtime/"></head><body>
+    <a href="/realtime/china/story20261201-1000001">One</a>
+    <a href="china/story20261201-1000002#comments">Two</a>
+    <a href="/realtime/china/story20261201-1000001">One again</a>
+    <a href="https://ads.example/story20261201-1">Off site</a>
+    <a href="/realtime/china">Section</a><a href="javascript:story20261201-3()">No</a>
+    </body></html>"""
+    found = links_matching(
+        html, "https://www.zaobao.com.sg/realtime/china", [re.compile(r"/story\d{8}-\d+")]
+    )
+    assert [e.link for e in found.entries] == [
+        "https://www.zaobao.com.sg/realtime/china/story20261201-1000001",
+        "https://www.zaobao.com.sg/realtime/china/story20261201-1000002",
+    ]
+    assert all(e.title is None for e in found.entries)  # the article pages give them
+    empty = links_matching(html, "https://www.zaobao.com.sg/x", [re.compile(r"/nothing")])
+    assert empty.entries == ()
+    with pytest.raises(ParseError):
+        links_matching("  ", "https://www.zaobao.com.sg/x", [re.compile("x")])

@@ -207,3 +207,25 @@ def test_cli_a_broken_rule_file_exits_2(tmp_path: Path) -> None:
     got = _scrape(tmp_path, "rules", "list", "--rules-dir", str(tmp_path / "absent"))
     assert got.returncode == 2
     assert "no such rules folder" in got.stderr
+
+
+def test_scrape_check_loads_the_rules_dir_and_names_a_bad_pattern(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "bad.yaml").write_text(
+        "name: bad\nhosts: [bad.example]\nbody: [article]\narticle_urls: ['/story(\\d+']\n"
+    )
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump(
+            {"rules_dir": "rules", "sources": [{"name": "a", "url": "https://a.example/f"}]}
+        )
+    )
+    got = _scrape(tmp_path, "check")
+    assert got.returncode == 2, got.stdout + got.stderr
+    assert "bad.yaml: article_urls[0]:" in got.stderr
+    (rules / "bad.yaml").write_text(
+        "name: good\nhosts: [bad.example]\nbody: [article]\narticle_urls: ['/story\\d+']\n"
+    )
+    got = _scrape(tmp_path, "check")
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert "rules: 2 (1 from " in got.stdout

@@ -367,3 +367,27 @@ def test_retry_candidates_and_revive(state: State) -> None:
     assert state.entries("a", ["1"])["1"].attempts == 0
     assert state.entries("b", ["3"])["3"].attempts == 1  # another source: untouched
     assert state.revive([]) == 3  # every source
+
+
+def test_a_rule_part_is_stale_from_its_first_miss_until_it_matches(state: State) -> None:
+    later = NOW + timedelta(hours=1)
+    assert state.record_rule_parts("zb", [("zaobao", "body", True, URL)], NOW) == []
+    changes = state.record_rule_parts(
+        "zb",
+        [("zaobao", "listing", False, URL + "l"), ("zaobao", "body", False, URL + "1"),
+         ("zaobao", "body", False, URL + "2")],
+        later,
+    )  # fmt: skip
+    assert [(c.part, c.change, c.url) for c in changes] == [
+        ("listing", "stale", URL + "l"), ("body", "stale", URL + "1"),
+    ]  # fmt: skip
+    parts = {p.part: p for p in state.rule_parts()}
+    assert parts["body"].stale and parts["body"].misses == 2 and parts["body"].misses_total == 2
+    assert parts["body"].stale_since == later and parts["body"].stale_url == URL + "1"
+    assert parts["body"].last_match == NOW and parts["body"].stale_source == "zb"
+    assert parts["listing"].stale and parts["listing"].last_match is None
+    back = state.record_rule_parts("zb", [("zaobao", "body", True, URL + "3")], later)
+    assert [(c.part, c.change) for c in back] == [("body", "recovered")]
+    parts = {p.part: p for p in state.rule_parts()}
+    assert not parts["body"].stale and parts["body"].misses == 0
+    assert parts["body"].misses_total == 2 and parts["listing"].stale

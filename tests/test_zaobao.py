@@ -77,6 +77,9 @@ def test_every_layout_has_a_page() -> None:
         "2024-sg",
         "2025-com",
         "2025-sg-hydration",
+        "2026-sg-seo-graph",  # Feb – Jul 2026
+        "2026-sg-several-ld",  # since Jul 2026
+        "2026-com",
     ):
         assert any(n.startswith(era) for n in names), era
 

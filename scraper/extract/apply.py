@@ -44,7 +44,6 @@ _SPACE = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
 _LINK = re.compile(r"<a\b[^>]*>.*?</a>", re.S)
 _NOT_WORDS = re.compile(r"[\s\W_]+")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def rule_zone(rule: Rule, default_tz: tzinfo | None = None) -> tzinfo:
@@ -298,9 +297,7 @@ def _title(
         value = _text_of(tree, source[4:].strip())
     if not isinstance(value, str):
         return None
-    # control characters JSON-LD strings have held (a stray U+0001 mid-headline):
-    # gone, not a space, which in a Chinese title is a mistake
-    return _strip_suffixes(_CONTROLS.sub("", value), rule) or None
+    return _strip_suffixes(value, rule) or None
 
 
 def _published(
