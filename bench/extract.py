@@ -4,7 +4,7 @@ on the two development sets.
 
 aeb-dev (../shared/corpus/aeb-dev): 90 news pages with hand-marked article text,
 scored by ../shared/bench/aeb_score.py (the published metric: 4-token shingle F1),
-ours through ``scraper.extract.bench_adapter:_aeb`` (HTML, turned into text the
+ours through ``bench_adapter:_aeb`` (bench/bench_adapter.py) (HTML, turned into text the
 same way for every extractor).
 
 readability-pages (../shared/corpus/readability-pages): Mozilla Readability's own
@@ -58,7 +58,7 @@ AEB_SCORE = SHARED / "bench" / "aeb_score.py"
 READABILITY_SCORE = SHARED / "bench" / "readability_score.py"
 CORPUS = SHARED / "corpus" / "aeb-dev"
 PAGES = SHARED / "corpus" / "readability-pages"
-OURS = "scraper.extract.bench_adapter:_aeb"
+OURS = "bench_adapter:_aeb"  # bench/bench_adapter.py: this script's folder is on sys.path
 SCRAPER = "scraper"
 READABILITY_URL = "http://fakehost/test/page.html"  # what readability_score.py gives every case
 PACKAGES = ("selectolax", "trafilatura", "readability-lxml", "lxml", "html-text")

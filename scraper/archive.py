@@ -286,10 +286,6 @@ class Archive:
                     found[url] = entry.path[prefix:].replace(os.sep, "/")
         return found
 
-    def archived_urls(self) -> set[str]:
-        """The ``from:`` URL of every post in the archive."""
-        return set(self.archived_paths())
-
     def remove_stale_temp_files(
         self, *, max_age: float = STALE_TEMP_SECONDS, now: float | None = None
     ) -> int:

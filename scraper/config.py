@@ -250,12 +250,6 @@ class Settings(BaseModel):
             seen.add(source.name)
         return self
 
-    def source(self, name: str) -> SourceConfig:
-        for s in self.sources:
-            if s.name == name:
-                return s
-        raise KeyError(name)
-
 
 def _loc(loc: tuple[int | str, ...]) -> str:
     out = ""

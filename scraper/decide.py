@@ -6,7 +6,7 @@ returns a decision. No I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -61,30 +61,29 @@ class Plan:
     fetch: tuple[Entry, ...]  # to fetch now, in feed order
     known: tuple[Entry, ...]  # archived already (includes the recovered ones)
     gave_up: tuple[Entry, ...]  # failed ``max_attempts`` times
-    # archived (found by URL) but not marked done in the state: (entry, where), where
-    # is the relpath if ``archived_urls`` was a URL → relpath mapping, else the URL
+    # archived (found by URL) but not marked done in the state: (entry, its relpath)
     recovered: tuple[tuple[Entry, str], ...]
     deferred: tuple[Entry, ...] = ()  # new, but over ``max_new``: next poll
     waiting: tuple[Entry, ...] = ()  # failed, and not due for another try yet
 
 
-def _archived_at(entry: Entry, archived: Container[str]) -> str | None:
-    """Where ``entry`` is archived: the relpath when ``archived`` maps URL → relpath,
-    else the URL found; None when it is not archived."""
+def _archived_at(entry: Entry, archived: Mapping[str, str]) -> str | None:
+    """The relpath ``entry`` is archived at (``archived``: URL → relpath); None when
+    it is not archived."""
     urls = [entry.link]
     # The old script wrote the feed's guid-as-link; a guid may be the URL we archived.
     if entry.id != entry.link and entry.id.startswith(("http://", "https://")):
         urls.append(entry.id)
     for url in urls:
-        if url in archived:
-            return str(archived[url]) if isinstance(archived, Mapping) else url
+        if (relpath := archived.get(url)) is not None:
+            return relpath
     return None
 
 
 def plan_entries(
     entries: Sequence[Entry],
     records: Mapping[str, EntryRecord],
-    archived_urls: Container[str],
+    archived_urls: Mapping[str, str],
     *,
     max_attempts: int,
     max_new: int,
@@ -93,8 +92,7 @@ def plan_entries(
     """Sort a poll's entries (repeated ids counted once) into what to fetch, what is
     archived already, what waits for its next try (``retry_due`` at ``now``; None:
     every failed entry is due) and what to give up on. ``records`` is keyed by
-    entry id; ``archived_urls`` is a set of URLs or a mapping URL → relpath
-    (``Archive.archived_paths()``)."""
+    entry id; ``archived_urls`` maps URL → relpath (``Archive.archived_paths()``)."""
     fetch: list[Entry] = []
     known: list[Entry] = []
     gave_up: list[Entry] = []

@@ -269,10 +269,6 @@ class State:
     ) -> None:
         self.close()
 
-    def journal_mode(self) -> str:
-        with self._errors():
-            return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
-
     # -- HTTP validators ----------------------------------------------------
 
     def validators(self, source: str, url: str) -> Validators:
@@ -520,14 +516,6 @@ class State:
                 (source, entry_id),
             ).fetchone()
         return int(row[0])
-
-    def url_done(self, url: str) -> bool:
-        """Whether any source has archived ``url``."""
-        with self._errors():
-            row = self._db.execute(
-                "SELECT 1 FROM entries WHERE url = ? AND status = 'done' LIMIT 1", (url,)
-            ).fetchone()
-        return row is not None
 
     # -- source health --------------------------------------------------------
 

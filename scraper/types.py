@@ -116,14 +116,6 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
-class Rendered:
-    """An archive file: its path relative to ``archive_dir`` and its text."""
-
-    relpath: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
 class EntryFailure:
     url: str
     reason: str

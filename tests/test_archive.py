@@ -235,7 +235,7 @@ def test_archived_urls_reads_every_post(archive: Archive) -> None:
     (root / "_posts/g.html").write_text(post("https://x.example/html"), encoding="utf-8")
     (root / "index.md").write_text("---\nlayout: home\n---\nfrom: not-front-matter\n")
     (root / "about.md").write_text("no front matter\nfrom: https://x.example/no\n")
-    assert archive.archived_urls() == {
+    assert set(archive.archived_paths()) == {
         URL,
         OTHER,
         "https://x.example/a,b",
@@ -246,14 +246,14 @@ def test_archived_urls_reads_every_post(archive: Archive) -> None:
 
 
 def test_archived_urls_of_a_missing_archive_is_empty(archive: Archive) -> None:
-    assert archive.archived_urls() == set()
+    assert set(archive.archived_paths()) == set()
 
 
 def test_reads_files_the_old_script_and_render_wrote(tmp_path: Path) -> None:
     archive = Archive(tmp_path)
     (tmp_path / "seed.md").write_bytes((DATA / "zaobao-seed.md").read_bytes())
     (tmp_path / "broken.md").write_text(post(OTHER, title='a "quoted" title'), encoding="utf-8")
-    assert archive.archived_urls() == {URL, OTHER}
+    assert set(archive.archived_paths()) == {URL, OTHER}
 
 
 def test_stale_temp_files_are_removed(archive: Archive) -> None:

@@ -53,3 +53,16 @@ def test_the_halves_part_the_cases_by_site() -> None:
     for case in a:
         assert half_of(sites[case]) == "a"
     assert not {sites[c] for c in a} & {sites[c] for c in b}
+
+
+def test_the_adapter_returns_the_body() -> None:
+    from bench_adapter import _aeb
+
+    from scraper.extract.generic import extract_generic
+
+    html = "<html><body><article>" + "<p>A paragraph long enough to count, twice.</p>" * 5
+    html += "</article></body></html>"
+    assert (
+        _aeb(html, "https://news.example/a") == extract_generic(html, "https://news.example/a").body
+    )
+    assert _aeb("", "https://news.example/a") == ""

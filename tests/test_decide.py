@@ -32,7 +32,7 @@ def record(e: Entry, status: str = "seen", attempts: int = 0) -> EntryRecord:
 
 def test_new_entries_are_fetched_in_feed_order() -> None:
     entries = [entry(3), entry(1), entry(2)]
-    plan = plan_entries(entries, {}, set(), max_attempts=5, max_new=10)
+    plan = plan_entries(entries, {}, {}, max_attempts=5, max_new=10)
     assert plan.fetch == tuple(entries)
     assert plan.known == plan.gave_up == plan.deferred == ()
     assert plan.recovered == ()
@@ -46,9 +46,7 @@ def test_done_failed_seen_and_gave_up() -> None:
         seen.id: record(seen, "seen"),
         dead.id: record(dead, "failed", attempts=5),
     }
-    plan = plan_entries(
-        [done, failed, seen, dead, fresh], records, set(), max_attempts=5, max_new=10
-    )
+    plan = plan_entries([done, failed, seen, dead, fresh], records, {}, max_attempts=5, max_new=10)
     assert plan.fetch == (failed, seen, fresh)
     assert plan.known == (done,)
     assert plan.gave_up == (dead,)
@@ -61,12 +59,13 @@ def test_archived_but_not_done_is_recovered() -> None:
         done_and_archived.id: record(done_and_archived, "done"),
         failed_often.id: record(failed_often, "failed", attempts=9),
     }
-    urls = {archived.link, done_and_archived.link, failed_often.link}
+    urls = {archived.link: "_posts/a.md", done_and_archived.link: "_posts/b.md"}
+    urls[failed_often.link] = "_posts/c.md"
     plan = plan_entries(
         [archived, done_and_archived, failed_often], records, urls, max_attempts=5, max_new=10
     )
     assert plan.known == (archived, done_and_archived, failed_often)
-    assert plan.recovered == ((archived, archived.link), (failed_often, failed_often.link))
+    assert plan.recovered == ((archived, "_posts/a.md"), (failed_often, "_posts/c.md"))
     assert plan.fetch == plan.gave_up == ()
 
 
@@ -78,24 +77,25 @@ def test_recovered_carries_the_relpath_from_a_mapping() -> None:
 
 def test_a_guid_that_is_the_archived_url_counts() -> None:
     e = Entry(id="https://old.example/guid-url", link="https://x.example/new-link")
-    plan = plan_entries([e], {}, {"https://old.example/guid-url"}, max_attempts=5, max_new=10)
-    assert plan.recovered == ((e, "https://old.example/guid-url"),)
+    archived = {"https://old.example/guid-url": "_posts/old.md"}
+    plan = plan_entries([e], {}, archived, max_attempts=5, max_new=10)
+    assert plan.recovered == ((e, "_posts/old.md"),)
     opaque = Entry(id="tag:x,2021:1", link="https://x.example/a")
-    plan = plan_entries([opaque], {}, {"tag:x,2021:1"}, max_attempts=5, max_new=10)
+    plan = plan_entries([opaque], {}, {"tag:x,2021:1": "_posts/x.md"}, max_attempts=5, max_new=10)
     assert plan.fetch == (opaque,)
 
 
 def test_max_new_defers_the_rest() -> None:
     entries = [entry(i) for i in range(5)]
     records = {entries[0].id: record(entries[0], "done")}
-    plan = plan_entries(entries, records, set(), max_attempts=5, max_new=2)
+    plan = plan_entries(entries, records, {}, max_attempts=5, max_new=2)
     assert plan.fetch == (entries[1], entries[2])
     assert plan.deferred == (entries[3], entries[4])
 
 
 def test_repeated_ids_count_once() -> None:
     e = entry(1)
-    plan = plan_entries([e, e, entry(2, guid=e.id)], {}, set(), max_attempts=5, max_new=10)
+    plan = plan_entries([e, e, entry(2, guid=e.id)], {}, {}, max_attempts=5, max_new=10)
     assert plan.fetch == (e,)
 
 
@@ -118,7 +118,7 @@ def test_every_entry_lands_in_exactly_one_place(
 ) -> None:
     entries = [entry(n) for n in ns]
     records = {entry(n).id: record(entry(n), s, a) for n, (s, a) in statuses.items()}
-    urls = {entry(n).link for n in archived}
+    urls = {entry(n).link: f"_posts/{n}.md" for n in archived}
     plan = plan_entries(entries, records, urls, max_attempts=max_attempts, max_new=max_new)
     placed = [*plan.fetch, *plan.known, *plan.gave_up, *plan.deferred]
     assert sorted(e.id for e in placed) == sorted({e.id for e in entries})
@@ -190,10 +190,10 @@ def test_failed_entries_not_due_wait_and_the_rest_go_on() -> None:
         spent.id: failed(spent, 5, NOW - timedelta(days=9)),
     }
     entries = [fresh, due, early, spent]
-    plan = plan_entries(entries, records, set(), max_attempts=5, max_new=10, now=NOW)
+    plan = plan_entries(entries, records, {}, max_attempts=5, max_new=10, now=NOW)
     assert plan.fetch == (fresh, due)
     assert plan.waiting == (early,)
     assert plan.gave_up == (spent,)
     # without a time, every failed entry with tries left is due (as before)
-    plan = plan_entries(entries, records, set(), max_attempts=5, max_new=10)
+    plan = plan_entries(entries, records, {}, max_attempts=5, max_new=10)
     assert plan.fetch == (fresh, due, early) and plan.waiting == ()

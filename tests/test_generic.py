@@ -11,7 +11,6 @@ import pytest
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser
 
-from scraper.extract.bench_adapter import _aeb
 from scraper.extract.clean import clean_body
 from scraper.extract.generic import extract_generic
 from scraper.extract.limits import bounded_html
@@ -297,13 +296,6 @@ def test_bounded_html() -> None:
     assert bounded_html("ab早报", max_bytes=4) == b"ab"
     assert bounded_html("ab早报", max_bytes=5) == "ab早".encode()
     assert bounded_html("a\ud800b") == b"ab"  # a lone surrogate cannot be encoded
-
-
-def test_bench_adapter_returns_body() -> None:
-    assert (
-        _aeb(page("news_article.html"), URL) == extract_generic(page("news_article.html"), URL).body
-    )
-    assert _aeb("", URL) == ""
 
 
 def test_zaobao_page() -> None:

@@ -14,25 +14,19 @@ from datetime import tzinfo
 from scraper.extract.clean import body_text_length, clean_body
 from scraper.extract.generic import extract_generic
 from scraper.extract.rules import (
-    ListingLink,
     Rule,
     RuleSet,
     apply_rule,
     clean_with_rule,
-    listing_links,
-    listing_selector,
     load_rules,
     rule_zone,
 )
 from scraper.types import Extracted
 
 __all__ = [
-    "ListingLink",
     "Rule",
     "RuleSet",
     "extract_article",
-    "listing_links",
-    "listing_selector",
     "load_rules",
     "missed_parts",
 ]

@@ -14,7 +14,7 @@ from datetime import datetime
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -26,16 +26,14 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from scraper.errors import ConfigError
 from scraper.extract.hydrate import parse_path
-from scraper.extract.limits import bounded_html
 
 __all__ = [
     "HydrationSource",
     "LeadImages",
-    "ListingLink",
     "Rule",
     "RuleFile",
     "RuleSet",
@@ -43,8 +41,6 @@ __all__ = [
     "UrlRewrite",
     "apply_rule",
     "clean_with_rule",
-    "listing_links",
-    "listing_selector",
     "load_rule_files",
     "load_rules",
     "parse_rule",
@@ -308,57 +304,6 @@ def load_rule_files(extra_dir: Path | None = None) -> list[RuleFile]:
 def load_rules(extra_dir: Path | None = None) -> RuleSet:
     """The shipped rules, then ``extra_dir/*.yaml``; a rule of the same name replaces."""
     return RuleSet(f.rule for f in load_rule_files(extra_dir))
-
-
-# -- listing pages -----------------------------------------------------------
-
-
-class ListingLink(BaseModel):
-    model_config = _Strict
-
-    url: str
-    title: str | None = None
-
-
-def listing_selector(rule: Rule, html: str | LexborHTMLParser) -> str | None:
-    """The first of the rule's listing selectors that matches a link on the page."""
-    tree = LexborHTMLParser(bounded_html(html)) if isinstance(html, str) else html
-    for selector in rule.listing_links:
-        if any(n.attributes.get("href") for n in tree.css(selector)):
-            return selector
-    return None
-
-
-def listing_links(rule: Rule, html: str, base_url: str) -> list[ListingLink]:
-    """Article links (absolute, fragment dropped, in page order, once each) from a
-    listing page; off-site links (promotions) are skipped."""
-    tree = LexborHTMLParser(bounded_html(html))
-    selector = listing_selector(rule, tree)
-    if selector is None:
-        return []
-    links: dict[str, ListingLink] = {}
-    for node in tree.css(selector):
-        href = (node.attributes.get("href") or "").strip()
-        url = urljoin(base_url, href).split("#", 1)[0]
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not rule.matches_host(parts.hostname or ""):
-            continue
-        if url not in links:
-            links[url] = ListingLink(url=url, title=_link_title(rule, node))
-    return list(links.values())
-
-
-def _link_title(rule: Rule, node: LexborNode) -> str | None:
-    """The link's title attribute, else the text of ``listing_title`` in it, else its text."""
-    found = node.css_first(rule.listing_title) if rule.listing_title else None
-    for value in (
-        node.attributes.get("title") or "",
-        found.text(separator=" ") if found is not None else "",
-        node.text(separator=" "),
-    ):
-        if value := _SPACE.sub(" ", value).strip():
-            return value
-    return None
 
 
 # Applying needs the models above; it imports them only for typing, so no cycle.
