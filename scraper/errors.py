@@ -32,7 +32,10 @@ class SourceError(ScraperError):
 
 class FetchError(SourceError):
     """``status`` is the HTTP status when there was one; ``retry_after`` the
-    seconds a server asked us to wait (429/503)."""
+    seconds a server asked us to wait (429/503); ``kind`` a short, fixed label of
+    what went wrong without a status (``timeout``, ``dns``, ``tls``, ``too_large``,
+    ``blocked_address``, ``redirect``, ``bad_body``, ``connection``,
+    ``connection_refused``, ``invalid_url`` or ``other``), for metrics."""
 
     def __init__(
         self,
@@ -42,11 +45,13 @@ class FetchError(SourceError):
         status: int | None = None,
         retry_after: float | None = None,
         permanent: bool = False,
+        kind: str = "other",
     ) -> None:
         super().__init__(url, reason)
         self.status = status
         self.retry_after = retry_after
         self.permanent = permanent  # retrying will not help (404, 410, blocked…)
+        self.kind = kind
 
 
 class ParseError(SourceError):

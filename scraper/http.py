@@ -171,9 +171,11 @@ class Fetcher:
             if len(chain) > self._settings.max_redirects + 1:
                 # Not on the first repeat: some sites set a cookie and redirect to the same URL.
                 if len(set(chain)) < len(chain):
-                    raise _Failure(f"redirect loop ({chain[-2]} → {chain[-1]})", False)
+                    raise _Failure(
+                        f"redirect loop ({chain[-2]} → {chain[-1]})", False, kind="redirect"
+                    )
                 limit = self._settings.max_redirects
-                raise _Failure(f"too many redirects (more than {limit})", False)
+                raise _Failure(f"too many redirects (more than {limit})", False, kind="redirect")
 
     async def _hop(
         self,
@@ -203,7 +205,9 @@ class Fetcher:
                 raise
             except TimeoutError:
                 deadline = self._settings.deadline
-                raise _Failure(f"took longer than {deadline:g}s in all ({phase})", True) from None
+                raise _Failure(
+                    f"took longer than {deadline:g}s in all ({phase})", True, kind="timeout"
+                ) from None
             except (httpx.HTTPError, httpx.InvalidURL, netguard.GuardError) as exc:
                 failure = _failure_for_exception(exc, phase, self._settings.timeout, url.host)
                 if hop > 1 and isinstance(exc, netguard.BlockedAddress):
@@ -256,7 +260,7 @@ class Fetcher:
             await _drain(response)
         if status in _REDIRECTS:
             if not (location := response.headers.get("location")):
-                raise _Failure(f"HTTP {status} redirect without a Location", False)
+                raise _Failure(f"HTTP {status} redirect without a Location", False, kind="redirect")
             return response.url.join(location)
         if status == 304:
             got = _validators(response.headers)
@@ -283,7 +287,9 @@ class Fetcher:
     async def _read_body(self, response: httpx.Response) -> bytes:
         """The inflated body, refused as soon as it grows past ``max_body``."""
         cap = self._settings.max_body
-        too_big = _Failure(f"body larger than {_size(cap)} cap", False, permanent=True)
+        too_big = _Failure(
+            f"body larger than {_size(cap)} cap", False, permanent=True, kind="too_large"
+        )
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise too_big
@@ -436,6 +442,7 @@ class _Failure(Exception):
     retry_after: float | None = None
     permanent: bool = False
     host: str | None = None  # where it happened (a redirect may have led elsewhere)
+    kind: str = "other"  # FetchError.kind
 
     def __str__(self) -> str:
         return self.reason
@@ -447,6 +454,7 @@ class _Failure(Exception):
             status=self.status,
             retry_after=self.retry_after,
             permanent=self.permanent,
+            kind=self.kind,
         )
 
 
@@ -471,39 +479,47 @@ def _failure_for_status(response: httpx.Response) -> _Failure:
 def _failure_for_exception(exc: Exception, phase: str, timeout: float, host: str) -> _Failure:
     """The one place where transport trouble becomes a reason a user understands."""
     if isinstance(exc, netguard.BlockedAddress):
-        return _Failure(str(exc), False, permanent=True)
+        return _Failure(str(exc), False, permanent=True, kind="blocked_address")
     if isinstance(exc, netguard.HostNotFound):
-        return _Failure(str(exc), False)
+        return _Failure(str(exc), False, kind="dns")
     if isinstance(exc, httpx.TimeoutException):  # a ReadTimeout is in ``phase``
-        return _Failure(f"timed out after {timeout:g}s {_TIMED_OUT.get(type(exc), phase)}", True)
+        return _Failure(
+            f"timed out after {timeout:g}s {_TIMED_OUT.get(type(exc), phase)}", True, kind="timeout"
+        )
     if isinstance(exc, httpx.ConnectError):
         return _connect_failure(exc, host)
     if isinstance(exc, httpx.RemoteProtocolError) and phase == "reading the body":
-        return _Failure("the server closed the connection before the body was complete", True)
+        return _Failure(
+            "the server closed the connection before the body was complete", True, kind="bad_body"
+        )
     if isinstance(exc, httpx.RemoteProtocolError):
-        return _Failure(f"the server sent a malformed response ({exc})", True)
+        return _Failure(f"the server sent a malformed response ({exc})", True, kind="bad_body")
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
-        return _Failure(f"connection lost {phase} ({str(exc) or type(exc).__name__})", True)
+        return _Failure(
+            f"connection lost {phase} ({str(exc) or type(exc).__name__})", True, kind="connection"
+        )
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return _Failure("not a supported URL scheme", False, permanent=True)
+        return _Failure("not a supported URL scheme", False, permanent=True, kind="invalid_url")
     if isinstance(exc, httpx.InvalidURL | httpx.LocalProtocolError):
-        return _Failure(f"not a valid request: {exc}", False, permanent=True)
-    return _Failure(f"request failed: {str(exc) or type(exc).__name__}", True)
+        return _Failure(f"not a valid request: {exc}", False, permanent=True, kind="invalid_url")
+    return _Failure(f"request failed: {str(exc) or type(exc).__name__}", True, kind="other")
 
 
 def _connect_failure(exc: httpx.ConnectError, host: str) -> _Failure:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ConnectionRefusedError):
-            return _Failure("connection refused", True)
+            return _Failure("connection refused", True, kind="connection_refused")
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return _Failure(f"TLS certificate not accepted: {cause.verify_message}", False)
+            return _Failure(
+                f"TLS certificate not accepted: {cause.verify_message}", False, kind="tls"
+            )
         if isinstance(cause, ssl.SSLError):
-            return _Failure(f"TLS handshake failed: {cause.reason or cause}", False)
+            return _Failure(f"TLS handshake failed: {cause.reason or cause}", False, kind="tls")
         if isinstance(cause, socket.gaierror):
-            return _Failure(f"could not resolve host {host}", False)
+            return _Failure(f"could not resolve host {host}", False, kind="dns")
         cause = cause.__cause__ or cause.__context__
-    return _Failure(f"could not connect: {exc}", True)
+    return _Failure(f"could not connect: {exc}", True, kind="connection")
 
 
 class _Inflater:
@@ -515,7 +531,7 @@ class _Inflater:
         if self.encoding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
         elif self.encoding not in ("", "identity", "deflate"):
-            raise _Failure(f"unsupported Content-Encoding: {self.encoding}", False)
+            raise _Failure(f"unsupported Content-Encoding: {self.encoding}", False, kind="bad_body")
 
     def inflate(self, data: bytes, room: int) -> bytes:
         """Up to ``room + 1`` bytes: one more than ``room`` tells the caller it's too big."""
@@ -527,22 +543,28 @@ class _Inflater:
         try:
             return self._zlib.decompress(self._zlib.unconsumed_tail + data, max(room, 0) + 1)
         except zlib.error as exc:
-            raise _Failure(f"body is not valid {self.encoding} data ({exc})", False) from None
+            raise _Failure(
+                f"body is not valid {self.encoding} data ({exc})", False, kind="bad_body"
+            ) from None
 
     def finish(self) -> None:
         if self._zlib is not None and not self._zlib.eof:
-            raise _Failure(f"{self.encoding} body is truncated", False)
+            raise _Failure(f"{self.encoding} body is truncated", False, kind="bad_body")
 
 
 def _checked_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise _Failure(f"not a valid URL: {exc}", False, permanent=True) from None
+        raise _Failure(
+            f"not a valid URL: {exc}", False, permanent=True, kind="invalid_url"
+        ) from None
     if parsed.scheme not in ("http", "https"):
-        raise _Failure(f"not a supported URL scheme: {url[:40]}", False, permanent=True)
+        raise _Failure(
+            f"not a supported URL scheme: {url[:40]}", False, permanent=True, kind="invalid_url"
+        )
     if not parsed.host:
-        raise _Failure("not a valid URL: no host", False, permanent=True)
+        raise _Failure("not a valid URL: no host", False, permanent=True, kind="invalid_url")
     return parsed
 
 

@@ -8,7 +8,6 @@ or without anyone watching. ``metrics.PrometheusObserver`` counts for
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 
@@ -17,32 +16,11 @@ from scraper.errors import FetchError
 from scraper.http import Fetcher, PageGate
 from scraper.types import Fetched, NotModified, SourceResult, Validators
 
-_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern, re.I))
-    for kind, pattern in (
-        ("timeout", r"timed out"),
-        ("connection_refused", r"connection refused"),
-        ("dns", r"could not resolve"),
-        ("tls", r"\bTLS\b|certificate"),
-        ("too_large", r"larger than .* cap"),
-        ("blocked_address", r"^blocked:|not allowed"),
-        ("redirect", r"redirect"),
-        ("bad_body", r"gzip|deflate|Content-Encoding|truncated|malformed|before the body"),
-        ("connection", r"connection|connect"),
-        ("invalid_url", r"not a valid|URL scheme"),
-    )
-)
-
 
 def fetch_error_kind(error: FetchError) -> str:
     """A short, fixed label for why a fetch failed (Prometheus labels must not be
     free text): ``http_404``, ``timeout``, ``tls``, ``too_large``, … or ``other``."""
-    if error.status is not None:
-        return f"http_{error.status}"
-    for kind, pattern in _KINDS:
-        if pattern.search(error.reason):
-            return kind
-    return "other"
+    return f"http_{error.status}" if error.status is not None else error.kind
 
 
 def is_fallback(method: str) -> bool:
