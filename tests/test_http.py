@@ -238,7 +238,7 @@ def test_connection_refused_is_retried_then_reported() -> None:
         url = gone.url("/")
     sleeps = Sleeps()
     error = fetch_error(url, retries=2, sleep=sleeps)
-    assert error.reason == "connection refused"
+    assert error.reason == "connection refused" and error.kind == "connection_refused"
     assert error.status is None and len(sleeps.calls) == 2
 
 
@@ -271,6 +271,7 @@ def test_timeout_waiting_for_the_response(server: Loopback) -> None:
     server.routes["/slow"] = slow(2)
     error = fetch_error(server.url("/slow"), timeout=0.3)
     assert error.reason == "timed out after 0.3s waiting for the response"
+    assert error.kind == "timeout"
 
 
 def test_timeout_reading_the_body(server: Loopback) -> None:
@@ -330,7 +331,7 @@ def test_gzip_bomb_stops_at_the_cap(server: Loopback) -> None:
     assert len(bomb) < 100 * 1024
     server.routes["/bomb"] = html(body=bomb, headers={"Content-Encoding": "gzip"})
     error = fetch_error(server.url("/bomb"), max_body=MiB)
-    assert error.reason == "body larger than 1 MiB cap"
+    assert error.reason == "body larger than 1 MiB cap" and error.kind == "too_large"
 
 
 @pytest.mark.parametrize(
@@ -361,14 +362,16 @@ def test_truncated_gzip_is_an_error(server: Loopback) -> None:
     server.routes["/cut"] = html(
         body=whole[: len(whole) // 2], headers={"Content-Encoding": "gzip"}
     )
-    assert fetch_error(server.url("/cut")).reason == "gzip body is truncated"
+    error = fetch_error(server.url("/cut"))
+    assert error.reason == "gzip body is truncated" and error.kind == "bad_body"
 
 
 def test_wrong_or_unsupported_content_encoding(server: Loopback) -> None:
     server.routes["/plain"] = html(body=b"<p>not gzip</p>", headers={"Content-Encoding": "gzip"})
     assert fetch_error(server.url("/plain")).reason.startswith("body is not valid gzip data")
     server.routes["/br"] = html(body=b"\x1b\x00", headers={"Content-Encoding": "br"})
-    assert fetch_error(server.url("/br")).reason == "unsupported Content-Encoding: br"
+    error = fetch_error(server.url("/br"))
+    assert error.reason == "unsupported Content-Encoding: br" and error.kind == "bad_body"
 
 
 # --- redirects -----------------------------------------------------------------------------
@@ -391,7 +394,7 @@ def test_redirect_loop(server: Loopback) -> None:
     server.routes["/x"] = lambda h: h.reply(302, headers={"Location": "/y"})
     server.routes["/y"] = lambda h: h.reply(302, headers={"Location": "/x"})
     error = fetch_error(server.url("/x"), max_redirects=5)
-    assert error.reason.startswith("redirect loop")
+    assert error.reason.startswith("redirect loop") and error.kind == "redirect"
     assert len(server.requests) == 6
 
 
