@@ -225,7 +225,7 @@ def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
     from scraper.extract.rules import load_rules
     from scraper.http import Fetcher
     from scraper.render import render
-    from scraper.types import Article, NotModified
+    from scraper.types import Article
 
     rules = load_rules(settings.rules_dir if settings else None)
     target: str = args.target
@@ -238,9 +238,7 @@ def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
                 allow_private_networks=bool(settings and settings.allow_private_networks),
                 proxy=settings.proxy if settings else None,
             ) as fetcher:
-                page = await fetcher.get(target)
-            if isinstance(page, NotModified):
-                raise FetchError(target, "server answered 304 to an unconditional request")
+                page = await fetcher.get_page(target)
             return page.text, page.url
 
         html, url = asyncio.run(fetch())

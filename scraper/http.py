@@ -125,6 +125,20 @@ class Fetcher:
             ticket.give_back()
             raise
 
+    async def get_page(
+        self, url: str, *, accept: str | None = None, gate: PageGate | None = None
+    ) -> Fetched:
+        """``get`` without validators, so never NotModified: a 304 to a request that
+        asked for none is a failure (and the ``gate``'s ticket goes back with it)."""
+        answer = await self.get(url, accept=accept, gate=gate)
+        if isinstance(answer, NotModified):
+            if gate is not None:
+                gate.release()
+            raise FetchError(
+                url, "server answered 304 to an unconditional request", kind="bad_body"
+            )
+        return answer
+
     async def _get(
         self, url: str, validators: Validators | None, accept: str | None, ticket: _Ticket
     ) -> Fetched | NotModified:

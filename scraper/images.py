@@ -27,7 +27,6 @@ from scraper.errors import FetchError
 from scraper.http import Fetcher
 from scraper.logs import log_event
 from scraper.observer import Observer
-from scraper.types import NotModified
 
 log = logging.getLogger("scraper.images")
 
@@ -158,9 +157,7 @@ class ImageLocaliser:
             self.observer.image_done(outcome="reused")
             return known, False
         try:
-            answer = await self.fetcher.get(url, accept=ACCEPT)
-            if isinstance(answer, NotModified):
-                raise ImageRefused("server answered 304 to an unconditional request")
+            answer = await self.fetcher.get_page(url, accept=ACCEPT)
             extension = checked_image(answer.content, answer.content_type, self.max_bytes)
             relpath = asset_relpath(answer.content, extension, year)
             created = await asyncio.to_thread(_store, self.root, relpath, answer.content)

@@ -423,7 +423,7 @@ async def _fetch_page(
     if not source.fetch_article:
         return None
     try:
-        page = await deps.fetcher.get(
+        page = await deps.fetcher.get_page(
             entry.link, accept="text/html,application/xhtml+xml", gate=deps.pages
         )
     except FetchError as exc:
@@ -440,12 +440,9 @@ async def _fetch_page(
             )
             return None
         raise
-    no_page = isinstance(page, NotModified) or page.content_type not in _HTML_TYPES
-    if no_page and deps.pages is not None:
-        deps.pages.release()  # no page to hold
-    if isinstance(page, NotModified):  # we sent no validators; treat as unusable
-        raise FetchError(entry.link, "server answered 304 to an unconditional request")
     if page.content_type not in _HTML_TYPES:
+        if deps.pages is not None:
+            deps.pages.release()  # no page to hold
         if entry.content:
             return None
         raise FetchError(entry.link, f"not an HTML page ({page.content_type})", permanent=True)

@@ -17,7 +17,7 @@ from loopback_http import CA_BUNDLE, Handler, Loopback, slow
 
 from scraper.config import HttpSettings
 from scraper.errors import ConfigError, FetchError
-from scraper.http import Fetcher, _Inflater
+from scraper.http import Fetcher, PageGate, _Inflater
 from scraper.types import Fetched, NotModified, Validators
 
 T = TypeVar("T")
@@ -510,3 +510,20 @@ def test_an_unknown_certificate_authority_is_a_clear_error() -> None:
 def test_an_unreadable_ca_bundle_is_a_config_error(tmp_path: Any) -> None:
     with pytest.raises(ConfigError, match="ca_bundle"):
         Fetcher(settings(ca_bundle=tmp_path / "missing.pem"))
+
+
+def test_a_304_to_an_unconditional_request_is_a_failure_and_gives_the_ticket_back(
+    server: Loopback,
+) -> None:
+    server.routes["/odd"] = lambda h: h.reply(304)
+
+    async def scenario() -> None:
+        gate = PageGate(1)
+        async with Fetcher(settings(), allow_private_networks=True) as fetcher:
+            with pytest.raises(FetchError) as caught:
+                await fetcher.get_page(server.url("/odd"), gate=gate)
+            assert caught.value.reason == "server answered 304 to an unconditional request"
+            assert caught.value.kind == "bad_body"
+            await asyncio.wait_for(gate.acquire(), 1)  # the one ticket is free again
+
+    run(scenario())
