@@ -141,6 +141,59 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def write_new(target: Path, data: bytes) -> bool:
+    """Writes ``data`` at ``target`` atomically (a locked temporary file, fsync'd,
+    linked in; the folder fsync'd): False, writing nothing, if ``target`` exists.
+    The one way the scraper creates a file whole (posts, images)."""
+    tmp, fd = _create_temp(target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:  # open, so locked, until published
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            created = _publish(tmp, target)
+        if created:
+            _fsync_dir(target.parent)
+        return created
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def replace_file(target: Path, data: bytes) -> None:
+    """Replaces ``target`` with ``data`` atomically: readers see the old file or the
+    new one, never a part."""
+    tmp, fd = _create_temp(target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    _fsync_dir(target.parent)
+
+
+def _publish(tmp: Path, target: Path) -> bool:
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+    else:
+        return True
+    try:
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except FileExistsError:
+        return False
+    os.replace(tmp, target)
+    return True
+
+
 class Archive:
     """The archive folder at ``root``; every path given is relative to it."""
 
@@ -179,7 +232,7 @@ class Archive:
                     if target.is_file() and read_from_url(target) == url:
                         return relpath
                     continue
-                if self._write_new(target, data) or read_from_url(target) == url:
+                if write_new(target, data) or read_from_url(target) == url:
                     return relpath
             except OSError as exc:
                 raise _archive_error(exc, "writing", target) from exc
@@ -192,17 +245,7 @@ class Archive:
         old file or the new one, never a part)."""
         target = self._target(relpath)
         try:
-            tmp, fd = _create_temp(target.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(text.encode("utf-8"))
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, target)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-            _fsync_dir(target.parent)
+            replace_file(target, text.encode("utf-8"))
         except OSError as exc:
             raise _archive_error(exc, "rewriting", target) from exc
 
@@ -217,40 +260,6 @@ class Archive:
                 self._names[target.parent] = names
             twin = names.setdefault(_folded(target.name), target.name)
         return twin if twin != target.name else None
-
-    def _write_new(self, target: Path, data: bytes) -> bool:
-        """Writes ``data`` at ``target`` atomically; False if ``target`` exists."""
-        tmp, fd = _create_temp(target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:  # open, so locked, until published
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-                created = self._publish(tmp, target)
-            if created:
-                _fsync_dir(target.parent)
-            return created
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-
-    @staticmethod
-    def _publish(tmp: Path, target: Path) -> bool:
-        try:
-            os.link(tmp, target)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            if exc.errno not in _NO_LINK:
-                raise
-        else:
-            return True
-        try:
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        except FileExistsError:
-            return False
-        os.replace(tmp, target)
-        return True
 
     def _walk(self) -> Iterator[os.DirEntry[str]]:
         """Every file under ``root``, hidden folders skipped, hidden files included."""

@@ -16,13 +16,11 @@ import asyncio
 import hashlib
 import html
 import logging
-import os
 import re
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from scraper.archive import TEMP_PREFIX
+from scraper.archive import write_new
 from scraper.errors import FetchError
 from scraper.http import Fetcher
 from scraper.logs import log_event
@@ -107,17 +105,7 @@ def _store(root: Path, relpath: str, data: bytes) -> bool:
     if target.exists():
         return False
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return True
+    return write_new(target, data)
 
 
 class ImageLocaliser:

@@ -481,6 +481,8 @@ async def _archive_entry(
     first_seen = state.first_seen(source.name, entry.id, entry.link, deps.clock())
     page = await _fetch_page(deps, source, entry, attempts)
     capture = await _capture(deps, source, page) if page is not None else None
+    if capture is not None:
+        state.note_capture(source.name, entry.id, capture)
     extracted = await _extract(deps, source, entry, page)
     del page  # the page's memory goes now, not after the write
     if extracted.rule is not None:

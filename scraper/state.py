@@ -480,6 +480,17 @@ class State:
                 (digest, missed, source, entry_id),
             )
 
+    def note_capture(self, source: str, entry_id: str, capture: CaptureRef) -> None:
+        """The entry's page is captured at ``capture`` (before its post is written):
+        a post found on disk after a crash, and marked done then, still points at
+        the capture it was made from."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE entries SET capture = ?, capture_offset = ?, capture_length = ?"
+                " WHERE source = ? AND entry_id = ?",
+                (capture.file, capture.offset, capture.length, source, entry_id),
+            )
+
     def capture_of(self, source: str, entry_id: str) -> CaptureRef | None:
         """Where the page a post was made from is captured, if it is."""
         with self._errors():

@@ -383,3 +383,15 @@ def test_a_rule_part_is_stale_from_its_first_miss_until_it_matches(state: State)
     parts = {p.part: p for p in state.rule_parts()}
     assert not parts["body"].stale and parts["body"].misses == 0
     assert parts["body"].misses_total == 2 and parts["listing"].stale
+
+
+def test_a_capture_noted_before_the_post_is_kept_when_it_is_recovered(state: State) -> None:
+    """Killed after the post was written and before it was marked done: the next run
+    finds the file and marks it done, without a capture of its own to give."""
+    ref = CaptureRef("zb/2026/zb-20261203.warc.gz", 280, 397)
+    state.first_seen("zb", "id1", URL, NOW)
+    state.note_capture("zb", "id1", ref)
+    assert state.entries("zb", ["id1"])["id1"].status == "seen"
+    state.mark_done("zb", "id1", URL, "_posts/a.md", NOW)  # recovered: no capture given
+    assert state.capture_of("zb", "id1") == ref
+    assert state.capture_end(ref.file) == 677
