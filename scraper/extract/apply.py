@@ -20,7 +20,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from scraper.extract.clean import body_text_length, clean_body
 from scraper.extract.hydrate import Hydrated, find_hydrated
 from scraper.extract.limits import bounded_html
-from scraper.extract.meta import json_ld_objects, page_metadata, parse_datetime
+from scraper.extract.meta import json_ld_objects, ld_article, page_metadata, parse_datetime
 from scraper.types import Extracted
 
 if TYPE_CHECKING:
@@ -28,16 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["apply_rule", "clean_with_rule", "rule_zone"]
 
-_ARTICLE_TYPES = {
-    "NewsArticle",
-    "Article",
-    "ReportageNews",
-    "AnalysisNewsArticle",
-    "OpinionNewsArticle",
-    "BlogPosting",
-    "Report",
-    "LiveBlogPosting",
-}
 _IMG_ATTRS = ("data-src", "data-original", "data-lazy-src", "src")
 _SRCSET_ATTRS = ("data-srcset", "srcset")
 _SPACE = re.compile(r"\s+")
@@ -241,13 +231,7 @@ def _scripts(tree: LexborHTMLParser) -> list[str]:
 
 
 def _news_ld(tree: LexborHTMLParser) -> dict[str, Any] | None:
-    objects = [o for o in json_ld_objects(tree) if isinstance(o, dict)]
-    for obj in objects:
-        kind = obj.get("@type")
-        kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
-        if any(isinstance(k, str) and k in _ARTICLE_TYPES for k in kinds):
-            return obj
-    return next((o for o in objects if o.get("headline")), None)
+    return ld_article(json_ld_objects(tree)) or None
 
 
 def _text_of(tree: LexborHTMLParser, selector: str, attrs: tuple[str, ...] = ()) -> str | None:

@@ -30,6 +30,7 @@ __all__ = [
     "BY",
     "PageMeta",
     "json_ld_objects",
+    "ld_article",
     "names_in",
     "page_metadata",
     "parse_datetime",
@@ -154,7 +155,7 @@ def page_metadata(
             rank = 0 if attrs.get("itemprop") == "datePublished" else 1 if "pubdate" in attrs else 2
             times[rank] = times[rank] or node
     objects = _objects_of(scripts)
-    ld = _ld_article(objects)
+    ld = ld_article(objects)
 
     def meta(field: str) -> str | None:
         for key in _META_KEYS[field]:
@@ -307,7 +308,9 @@ def is_article(obj: dict[str, Any]) -> bool:
     return any(k.endswith(("Article", "Posting")) for k in _types(obj))
 
 
-def _ld_article(objects: list[dict[str, Any]]) -> dict[str, Any]:
+def ld_article(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which JSON-LD object is the article: the first of an article type (``…Article``,
+    ``…Posting``, a ``mainEntity`` too), else the first with a headline; {} if none."""
     candidates = []
     for obj in objects:
         candidates.append(obj)
