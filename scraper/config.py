@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from scraper.errors import ConfigError
+from scraper.validation import problems as validation_problems
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -251,16 +252,6 @@ class Settings(BaseModel):
         return self
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
 def _duplicate_name_problems(raw: dict[str, Any]) -> list[str]:
     sources = raw.get("sources")
     if not isinstance(sources, list):
@@ -290,9 +281,7 @@ def settings_from_dict(raw: object, base_dir: Path, config_path: Path | None = N
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        for err in exc.errors():
-            where = _loc(err["loc"])
-            msg = err["msg"].removeprefix("Value error, ")
+        for where, msg in validation_problems(exc, Settings):
             if "duplicate source name" in msg and problems:
                 continue
             problems.append(f"{where}: {msg}" if where else msg)

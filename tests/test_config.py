@@ -86,7 +86,7 @@ def test_every_problem_is_listed_by_key_path() -> None:
         settings_from_dict(raw, Path("/tmp"))
     problems = "\n".join(info.value.problems)
     for expected in (
-        "colour: Extra inputs are not permitted",
+        "colour: unknown key",
         "http.max_per_host",
         "sources[1].name: duplicate source name 'ok' (also sources[0])",
         "sources[2].url: 'not a url' is not an http(s) URL",
@@ -143,3 +143,19 @@ def test_bad_image_base_url(bad: str) -> None:
     with pytest.raises(ConfigError) as info:
         settings_from_dict({"image_base_url": bad}, Path("/tmp"))
     assert info.value.problems[0].startswith("image_base_url: ")
+
+
+def test_an_unknown_key_is_named_with_the_known_one_it_most_looks_like() -> None:
+    raw = {
+        "archive_dirr": "archive",
+        "http": {"timout": "5s"},
+        "sources": [{"name": "a", "url": "https://a.example/f", "intervall": "5m", "zzz": 1}],
+    }
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict(raw, Path("/tmp"))
+    assert set(info.value.problems) == {
+        "archive_dirr: unknown key; did you mean `archive_dir`?",
+        "http.timout: unknown key; did you mean `timeout`?",
+        "sources[0].intervall: unknown key; did you mean `interval`?",
+        "sources[0].zzz: unknown key",
+    }

@@ -54,7 +54,11 @@ def test_extra_dir_adds_and_overrides(tmp_path: Path) -> None:
     ("text", "where", "says"),
     [
         ("name: x\nhosts: [a.com]\nbody: ['div[']\n", "body[0]", "invalid CSS selector"),
-        ("name: x\nhosts: [a.com]\nbody: [p]\nbodyy: [p]\n", "bodyy", "Extra inputs"),
+        (
+            "name: x\nhosts: [a.com]\nbody: [p]\nbodyy: [p]\n",
+            "bodyy",
+            "unknown key; did you mean `body`?",
+        ),
         ("name: x\nhosts: [a.com]\n", "body", "Field required"),
         (
             "name: x\nhosts: [a.com]\nbody: [p]\ntimezone: Mars/Olympus\n",

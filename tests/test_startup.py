@@ -180,7 +180,7 @@ def test_once_with_nothing_to_poll_answers_as_a_full_run_does(tmp_path: Path, ca
     expected = {
         "stale-temp-file": (0, "archive.cleaned removed=1"),
         "unknown-rule": (2, "sources[0].rule: no site rule named 'no-such-rule'"),
-        "broken-rule-file": (2, "bad.yaml: bogus: Extra inputs are not permitted"),
+        "broken-rule-file": (2, "bad.yaml: bogus: unknown key"),
         "lock-held": (1, "another scrape is already running on this state"),
         "no-state-folder": (1, "scrape: "),
     }[case]

@@ -30,6 +30,7 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from scraper.errors import ConfigError
 from scraper.extract.hydrate import parse_path
+from scraper.validation import problems as validation_problems
 
 __all__ = [
     "HydrationSource",
@@ -226,10 +227,6 @@ class RuleSet:
         return len(self._rules)
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-
-
 # libyaml's safe loader when PyYAML was built with it: a fifth of the pure-Python
 # one's time, on every run that loads the shipped rules.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -246,10 +243,9 @@ def parse_rule(text: str, origin: str) -> Rule:
     try:
         return Rule.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{origin}: {_loc(err['loc']) or 'rule'}: {msg}")
+        problems = [
+            f"{origin}: {where or 'rule'}: {msg}" for where, msg in validation_problems(exc, Rule)
+        ]
         raise ConfigError(problems) from None
 
 
