@@ -149,7 +149,7 @@ def _day(text: str) -> date:
 
 def _reextract(args: argparse.Namespace, settings: Settings) -> int:
     from scraper.reextract import reextract, report_lines
-    from scraper.runner import load_checked_rules, select_sources
+    from scraper.wiring import load_checked_rules, select_sources
 
     sources = select_sources(settings, args.source)
     if args.since and args.until and args.since > args.until:
@@ -183,7 +183,7 @@ def _check(settings: Settings, path: Path) -> int:
     """The config, the site rules it uses (every selector and pattern checked as
     they load: a bad one is a ConfigError naming the file and key), the sources."""
     from scraper.extract.rules import load_rule_files
-    from scraper.runner import load_checked_rules
+    from scraper.wiring import load_checked_rules
 
     rules = load_checked_rules(settings)
     own = [f for f in load_rule_files(settings.rules_dir) if not f.shipped]
@@ -350,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _retry(settings, args.names)
         if command == "reextract":
             return _reextract(args, settings)
-        from scraper.runner import select_sources
+        from scraper.wiring import select_sources
 
         select_sources(settings, args.source)
         if args.due and not args.once:
@@ -381,8 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _retry(settings: Settings, names: Sequence[str]) -> int:
     """Resets the tries of the failed articles of ``names`` (every source when
     none): the next poll, of the daemon or ``--once``, fetches them again."""
-    from scraper.runner import select_sources
     from scraper.state import State
+    from scraper.wiring import select_sources
 
     chosen = [s.name for s in select_sources(settings, names)] if names else []
     if not settings.state_path.exists():

@@ -34,8 +34,8 @@ from scraper.metrics import PrometheusObserver
 from scraper.observer import Observer
 from scraper.pipeline import Deps, run_source
 from scraper.reload import Reload, load_reload
-from scraper.runner import open_deps, select_sources
 from scraper.service import Check, MetricsSource, Service
+from scraper.wiring import open_deps, select_sources
 
 log = logging.getLogger("scraper.daemon")
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from scraper.config import Settings, SourceConfig
 from scraper.gitsync import GitOutcome, publish
-from scraper.runner import poll_once, select_sources
 from scraper.state import State
+from scraper.wiring import poll_once, select_sources
 
 if TYPE_CHECKING:
     from scraper.progress import Progress

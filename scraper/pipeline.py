@@ -81,7 +81,7 @@ class Deps:
     observer: Observer = field(default_factory=Observer)  # metrics, progress: no-op by default
     images: ImageLocaliser | None = None  # set when images: download
     captures: WarcCaptures | None = None  # set when captures: warc
-    # extraction: inline by default; the runner gives a pool of worker processes
+    # extraction: inline by default; the wiring gives a pool of worker processes
     extractor: ExtractPool = field(default_factory=lambda: ExtractPool(0))
     pages: PageGate | None = None  # bounds the article pages held in memory at once
 

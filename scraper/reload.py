@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scraper.config import Settings, SourceConfig, load_settings
 from scraper.extract.rules import RuleSet
-from scraper.runner import load_checked_rules, select_sources
+from scraper.wiring import load_checked_rules, select_sources
 
 RESTART_KEYS = (
     "archive_dir", "state_path", "allow_private_networks", "proxy", "http", "service",

@@ -1,4 +1,4 @@
-"""Builds the pipeline's dependencies from the settings and runs polls.
+"""The wiring: builds the pipeline's dependencies from the settings and runs polls.
 
 The one place where the real edges (HTTP client, SQLite, archive folder, rule
 files) are opened and closed again.
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from scraper.pipeline import Deps
     from scraper.types import SourceResult
 
-log = logging.getLogger("scraper.runner")
+log = logging.getLogger("scraper.wiring")
 
 
 def select_sources(settings: Settings, names: Sequence[str] = ()) -> list[SourceConfig]:
