@@ -53,6 +53,12 @@ class FetchError(SourceError):
         self.permanent = permanent  # retrying will not help (404, 410, blocked…)
         self.kind = kind
 
+    @property
+    def label(self) -> str:
+        """A short, fixed label for why the fetch failed (Prometheus labels must not be
+        free text): ``http_404`` when there was a status, else ``kind``."""
+        return f"http_{self.status}" if self.status is not None else self.kind
+
 
 class ParseError(SourceError):
     pass

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import httpcore
 import httpx
@@ -58,6 +58,14 @@ _TIMED_OUT = {
 }
 
 
+class FetchHooks(Protocol):
+    """Told how each ``get`` ended (``observer.Observer`` is one)."""
+
+    def fetched(self, *, status: int, size: int, duration: float) -> None: ...
+
+    def fetch_failed(self, *, kind: str, status: int | None, duration: float) -> None: ...
+
+
 class Fetcher:
     """Fetches URLs for the whole scraper through one shared connection pool."""
 
@@ -68,7 +76,9 @@ class Fetcher:
         allow_private_networks: bool = False,
         proxy: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        hooks: FetchHooks | None = None,
     ) -> None:
+        self.hooks = hooks
         self._settings = http
         self._sleep = sleep
         self._guard = not allow_private_networks
@@ -114,16 +124,34 @@ class Fetcher:
         gate: PageGate | None = None,
     ) -> Fetched | NotModified:
         """GET ``url``: follow redirects, retry what is worth retrying, decode the body.
+        The ``hooks`` hear how it ended and how long it took.
 
         With ``gate``, a ticket of it is taken once this request's turn at its host
         has come, and is the caller's to give back (``gate.release()``) when ``get``
         returns; when it raises, the ticket is given back already."""
         ticket = _Ticket(gate)
+        started = time.monotonic()
         try:
-            return await self._get(url, validators, accept, ticket)
+            answer = await self._get(url, validators, accept, ticket)
+        except FetchError as exc:
+            ticket.give_back()
+            if self.hooks is not None:
+                self.hooks.fetch_failed(
+                    kind=exc.label, status=exc.status, duration=time.monotonic() - started
+                )
+            raise
         except BaseException:
             ticket.give_back()
             raise
+        if self.hooks is not None:
+            duration = time.monotonic() - started
+            if isinstance(answer, NotModified):
+                self.hooks.fetched(status=304, size=0, duration=duration)
+            else:
+                self.hooks.fetched(
+                    status=answer.status, size=len(answer.content), duration=duration
+                )
+        return answer
 
     async def get_page(
         self, url: str, *, accept: str | None = None, gate: PageGate | None = None

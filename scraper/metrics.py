@@ -2,7 +2,7 @@
 
 Names follow Prometheus conventions (``_total`` counters, ``_seconds`` and
 ``_bytes`` units). Labels hold only bounded values: source names from the
-config, HTTP status codes, and the fixed labels of ``fetch_error_kind``.
+config, HTTP status codes, and the fixed labels of ``FetchError.label``.
 """
 
 from __future__ import annotations

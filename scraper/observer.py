@@ -2,25 +2,16 @@
 
 ``Observer`` does nothing: it is the default, so the pipeline runs the same with
 or without anyone watching. ``metrics.PrometheusObserver`` counts for
-``/metrics``; ``progress.Progress`` draws the ``--once`` progress line.
-``ObservedFetcher`` is the shared ``Fetcher`` reporting every answer and failure.
+``/metrics``; ``progress.Progress`` draws the ``--once`` progress line. The
+shared ``Fetcher`` is given the observer as its ``hooks``: it reports every answer
+and failure itself, so this module needs nothing of the HTTP client.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
-from scraper.config import HttpSettings
-from scraper.errors import FetchError
-from scraper.http import Fetcher, PageGate
-from scraper.types import Fetched, NotModified, SourceResult, Validators
-
-
-def fetch_error_kind(error: FetchError) -> str:
-    """A short, fixed label for why a fetch failed (Prometheus labels must not be
-    free text): ``http_404``, ``timeout``, ``tls``, ``too_large``, … or ``other``."""
-    return f"http_{error.status}" if error.status is not None else error.kind
+from scraper.types import SourceResult
 
 
 def is_fallback(method: str) -> bool:
@@ -80,41 +71,3 @@ class Observer:
 
     def rule_known(self, rule: str, part: str, *, stale: bool) -> None:
         """A rule part as the state has it (at start)."""
-
-
-class ObservedFetcher(Fetcher):
-    """The ``Fetcher``, telling ``observer`` how each ``get`` ended and how long it took."""
-
-    def __init__(
-        self,
-        http: HttpSettings,
-        *,
-        observer: Observer,
-        allow_private_networks: bool = False,
-        proxy: str | None = None,
-    ) -> None:
-        super().__init__(http, allow_private_networks=allow_private_networks, proxy=proxy)
-        self.observer = observer
-
-    async def get(
-        self,
-        url: str,
-        *,
-        validators: Validators | None = None,
-        accept: str | None = None,
-        gate: PageGate | None = None,
-    ) -> Fetched | NotModified:
-        started = time.monotonic()
-        try:
-            answer = await super().get(url, validators=validators, accept=accept, gate=gate)
-        except FetchError as exc:
-            self.observer.fetch_failed(
-                kind=fetch_error_kind(exc), status=exc.status, duration=time.monotonic() - started
-            )
-            raise
-        duration = time.monotonic() - started
-        if isinstance(answer, NotModified):
-            self.observer.fetched(status=304, size=0, duration=duration)
-        else:
-            self.observer.fetched(status=answer.status, size=len(answer.content), duration=duration)
-        return answer

@@ -125,7 +125,7 @@ def run_once_command(
     if quiet and not level_given:
         logging.getLogger("scraper").setLevel(logging.ERROR)
     elif not quiet and err.isatty():
-        from scraper.progress import Progress  # it pulls in the HTTP client; cron has no tty
+        from scraper.progress import Progress  # (only on a terminal: cron has none)
 
         progress = Progress(err, total=len(sources))
         progress.attach(None if level_given else logging.WARNING)

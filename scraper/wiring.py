@@ -66,9 +66,9 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
 
     from scraper.captures import WarcCaptures
     from scraper.extract_pool import ExtractPool
-    from scraper.http import PageGate
+    from scraper.http import Fetcher, PageGate
     from scraper.images import ImageLocaliser
-    from scraper.observer import ObservedFetcher, Observer
+    from scraper.observer import Observer
     from scraper.pipeline import Deps
 
     observer = observer or Observer()
@@ -81,9 +81,9 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
         if removed:
             log_event(log, "archive.cleaned", removed=removed)
         archived = await asyncio.to_thread(archive.archived_paths)
-        fetcher = ObservedFetcher(
+        fetcher = Fetcher(
             settings.http,
-            observer=observer,
+            hooks=observer,
             allow_private_networks=settings.allow_private_networks,
             proxy=settings.proxy,
         )

@@ -187,3 +187,14 @@ def test_once_with_nothing_to_poll_answers_as_a_full_run_does(tmp_path: Path, ca
     assert code == expected[0], (out, err)
     assert expected[1] in err
     assert temp_left == (case != "stale-temp-file")
+
+
+def test_the_observers_need_nothing_of_the_http_client() -> None:
+    """The progress line and the metrics are told by the fetcher's hooks: importing
+    them loads no HTTP client."""
+    code = "import sys, scraper.progress, scraper.observer; print(sorted(sys.modules))"
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=clean_env()
+    )
+    modules = run.stdout
+    assert "'httpx'" not in modules and "'scraper.http'" not in modules
