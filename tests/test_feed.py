@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scraper.dates import parse_datetime
 from scraper.errors import ParseError
-from scraper.sources.dates import parse_date_string
 from scraper.sources.feed import parse_feed
 from scraper.types import Entry, ParsedSource
 
@@ -255,8 +255,8 @@ def test_zoneless_times_default_to_utc() -> None:
         ("soon", None),
     ],
 )
-def test_parse_date_string(raw: str, expected: datetime | None) -> None:
-    assert parse_date_string(raw, SG) == expected
+def test_feed_dates_parse(raw: str, expected: datetime | None) -> None:
+    assert parse_datetime(raw, SG, years=None) == expected
 
 
 def test_offsets_are_kept_as_written() -> None:
@@ -379,6 +379,6 @@ def test_any_body_parses_or_raises_parse_error(body: bytes) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(raw=st.text(max_size=40))
-def test_parse_date_string_never_raises(raw: str) -> None:
-    parsed = parse_date_string(raw, SG)
+def test_feed_date_parsing_never_raises(raw: str) -> None:
+    parsed = parse_datetime(raw, SG, years=None)
     assert parsed is None or parsed.tzinfo is not None

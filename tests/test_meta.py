@@ -237,3 +237,18 @@ def test_zaobao_page() -> None:
     assert meta.published == datetime(2021, 11, 18, 17, 28, 39, tzinfo=SGT)
     assert meta.keywords == ("日本", "经济", "失业率")
     assert meta.image is not None and meta.image.startswith("https://")
+
+
+def test_one_parser_for_feeds_and_pages() -> None:
+    """Feeds take any year as written (the pipeline decides); pages only believable
+    ones. A zoneless RFC 822 time is in the source's zone, "-0000" is UTC."""
+    moon = "1969-07-20T20:17:40Z"
+    assert parse_datetime(moon, SGT) is None
+    assert parse_datetime(moon, SGT, years=None) == datetime(1969, 7, 20, 20, 17, 40, tzinfo=UTC)
+    zoneless = "Thu, 18 Nov 2021 17:28:00"
+    assert parse_datetime(zoneless, SGT) == datetime(2021, 11, 18, 17, 28, tzinfo=SGT)
+    unknown = "Thu, 18 Nov 2021 09:28:00 -0000"
+    assert parse_datetime(unknown, SGT) == datetime(2021, 11, 18, 9, 28, tzinfo=UTC)
+    assert parse_datetime(" 2021年11月18日\n 17:28 ", SGT) == datetime(
+        2021, 11, 18, 17, 28, tzinfo=SGT
+    )

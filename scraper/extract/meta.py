@@ -23,7 +23,7 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scraper.extract.dates import parse_datetime
+from scraper.dates import parse_datetime
 from scraper.extract.media import absolute_url
 
 __all__ = [

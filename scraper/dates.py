@@ -1,4 +1,11 @@
-"""Lenient date parsing for the dates news pages print and declare."""
+"""The one lenient date parser: the dates feeds, news pages and their metadata write.
+
+ISO 8601 / W3C-DTF (Atom, JSON Feed, JSON-LD), RFC 822 (RSS; ``-0000`` is UTC with
+the local zone unknown), Unix seconds or milliseconds, and the loose shapes pages
+print (``2021/11/18 17:28``, ``2021年11月18日 下午5:28``, ``November 18, 2021 5:28 pm``,
+also inside other words: ``发布 / …``). A time without a zone is taken in
+``default_tz``: a site that writes Singapore time without an offset stays there.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 
-__all__ = ["parse_datetime"]
+__all__ = ["YEARS", "parse_datetime"]
 
-_MIN_YEAR, _MAX_YEAR = 1970, 2100
+YEARS = (1970, 2100)  # what a page's date must fall in to be believed
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _ZONE = r"(?:\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?"
 _TIME = (
@@ -30,18 +37,23 @@ _TEXT_DMY = re.compile(
 )
 _TEXT_MDY = re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})" + _TIME + _ZONE, re.I)
 _EPOCH = re.compile(r"^\d{9,14}(?:\.\d+)?$")
+_RFC822 = re.compile(r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d")
+_UNKNOWN_ZONE = re.compile(r"-0000\s*$")
 
 
-def parse_datetime(value: str, default_tz: tzinfo = UTC) -> datetime | None:
-    """A timezone-aware datetime from the date formats news pages use, or None.
-    A time without a zone is taken in ``default_tz``."""
+def parse_datetime(
+    value: object, default_tz: tzinfo = UTC, *, years: tuple[int, int] | None = YEARS
+) -> datetime | None:
+    """A timezone-aware datetime, or None. ``years``: the range a date must fall in
+    to be believed (a page's ``0001-01-01`` is no date); None takes any year as
+    written (feeds: the pipeline decides)."""
     if not isinstance(value, str):
         return None
-    text = value.strip()
+    text = " ".join(value.split())
     if not text or len(text) > 200:
         return None
-    parsed = _epoch(text) or _iso(text) or _rfc822(text) or _patterns(text, default_tz)
-    if parsed is None or not _MIN_YEAR <= parsed.year <= _MAX_YEAR:
+    parsed = _epoch(text) or _iso(text) or _rfc822(text, default_tz) or _patterns(text, default_tz)
+    if parsed is None or (years is not None and not years[0] <= parsed.year <= years[1]):
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=default_tz)
 
@@ -67,14 +79,17 @@ def _iso(text: str) -> datetime | None:
         return None
 
 
-def _rfc822(text: str) -> datetime | None:
-    if not re.match(r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d", text):
+def _rfc822(text: str, default_tz: tzinfo) -> datetime | None:
+    if not _RFC822.match(text):
         return None
     try:
         parsed = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None and _UNKNOWN_ZONE.search(text):
+        return parsed.replace(tzinfo=UTC)  # RFC 2822: "-0000" is UTC, the local zone unknown
+    # no zone, or a name it does not know ("SGT"): the source's zone
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=default_tz)
 
 
 def _zone(value: str | None) -> tzinfo | None:
