@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from scraper.captures import WarcCaptures
 from scraper.config import Settings, SourceConfig
+from scraper.decide import due
 from scraper.errors import ConfigError, ScraperError
 from scraper.gitsync import publish
 from scraper.images import ImageLocaliser
@@ -108,13 +109,13 @@ class Daemon:
             return
         health = self.deps.state.health(source.name)
         now = self.deps.clock()
-        if health.consecutive_failures and health.next_poll and now < health.next_poll:
+        if health.consecutive_failures and not due(health.next_poll, now):
             log_event(
                 log,
                 "source.backing_off",
                 logging.DEBUG,
                 source=source.name,
-                until=health.next_poll.isoformat(),
+                until=health.next_poll.isoformat() if health.next_poll else None,
             )
             return
         task = asyncio.current_task()

@@ -41,6 +41,23 @@ class EntryRecord:
     last_try: datetime | None = None  # of a failed entry: when it last failed
 
 
+def given_up(attempts: int, max_attempts: int) -> bool:
+    """Whether an entry that failed ``attempts`` times is tried no more."""
+    return attempts >= max_attempts
+
+
+def last_chance(attempts_so_far: int, max_attempts: int, *, permanent: bool = False) -> bool:
+    """Whether the try under way is an entry's last (its feed's own text is then
+    archived when the page fails): the last of ``max_attempts``, or a failure that
+    retrying will not mend."""
+    return permanent or given_up(attempts_so_far + 1, max_attempts)
+
+
+def due(next_poll: datetime | None, now: datetime, slack: timedelta = timedelta(0)) -> bool:
+    """Whether a source whose next poll is ``next_poll`` (None: never polled) is due."""
+    return next_poll is None or next_poll <= now + slack
+
+
 def next_try(attempts: int, last_try: datetime) -> datetime:
     """When an entry that failed ``attempts`` times, last at ``last_try``, is due."""
     return last_try + RETRY_AFTER[min(max(attempts, 1), len(RETRY_AFTER)) - 1]
@@ -110,7 +127,7 @@ def plan_entries(
         elif (where := _archived_at(entry, archived_urls)) is not None:
             known.append(entry)
             recovered.append((entry, where))
-        elif record is not None and record.attempts >= max_attempts:
+        elif record is not None and given_up(record.attempts, max_attempts):
             gave_up.append(entry)
         elif record is not None and now is not None and not retry_due(record, now):
             waiting.append(entry)

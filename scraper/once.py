@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
 from scraper.config import Settings, SourceConfig
+from scraper.decide import due
 from scraper.gitsync import GitOutcome, publish
 from scraper.state import State
 from scraper.wiring import poll_once, select_sources
@@ -71,7 +72,7 @@ def not_due(
     found = {}
     for source in sources:
         next_poll = next_polls.get(source.name)
-        if next_poll is not None and next_poll > now + _DUE_SLACK:
+        if next_poll is not None and not due(next_poll, now, _DUE_SLACK):
             found[source.name] = next_poll
     return found
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from scraper.archive import Archive
 from scraper.captures import WarcCaptures, capture_file
 from scraper.config import Settings, SourceConfig
-from scraper.decide import article_date, next_poll, plan_entries
+from scraper.decide import article_date, given_up, last_chance, next_poll, plan_entries
 from scraper.errors import (
     ArchiveError,
     ExtractError,
@@ -340,8 +340,9 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
     listed = {e.id for e in entries}
     unlisted = [
         record
-        for record in deps.state.retry_candidates(source.name, deps.settings.max_attempts)
+        for record in deps.state.failed_of(source.name)
         if record.entry_id not in listed
+        and not given_up(record.attempts, deps.settings.max_attempts)
     ]
     records.update((record.entry_id, record) for record in unlisted)
     now = deps.clock()
@@ -427,7 +428,7 @@ async def _fetch_page(
             entry.link, accept="text/html,application/xhtml+xml", gate=deps.pages
         )
     except FetchError as exc:
-        last_try = exc.permanent or attempts_so_far + 1 >= deps.settings.max_attempts
+        last_try = last_chance(attempts_so_far, deps.settings.max_attempts, permanent=exc.permanent)
         if entry.content and last_try:
             log_event(
                 log,

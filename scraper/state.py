@@ -322,13 +322,14 @@ class State:
                     found[row[1]] = _record(row)
         return found
 
-    def retry_candidates(self, source: str, max_attempts: int) -> list[EntryRecord]:
-        """The source's failed entries with tries left, the longest waiting first."""
+    def failed_of(self, source: str) -> list[EntryRecord]:
+        """The source's failed entries, the longest waiting first (which of them are
+        given up is ``decide``'s to say)."""
         with self._errors():
             rows = self._db.execute(
                 f"SELECT {_RECORD_COLUMNS} FROM entries"
-                " WHERE source = ? AND status = 'failed' AND attempts < ? ORDER BY updated",
-                (source, max_attempts),
+                " WHERE source = ? AND status = 'failed' ORDER BY updated",
+                (source,),
             ).fetchall()
         return [_record(row) for row in rows]
 

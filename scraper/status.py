@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scraper.config import Settings
-from scraper.decide import EntryRecord, next_try
+from scraper.decide import EntryRecord, given_up, next_try
 from scraper.state import RulePart, SourceHealth, State
 
 _FAILED_SHOWN = 5  # failed articles listed per source in the text; --json lists all
@@ -36,7 +36,7 @@ class SourceStatus:
     max_attempts: int = 5  # tries before an article is given up
 
     def is_given_up(self, entry: EntryRecord) -> bool:
-        return entry.attempts >= self.max_attempts
+        return given_up(entry.attempts, self.max_attempts)
 
     @property
     def given_up(self) -> int:

@@ -12,6 +12,9 @@ from scraper.decide import (
     MAX_BACKOFF,
     EntryRecord,
     article_date,
+    due,
+    given_up,
+    last_chance,
     next_poll,
     plan_entries,
     retry_due,
@@ -197,3 +200,11 @@ def test_failed_entries_not_due_wait_and_the_rest_go_on() -> None:
     # without a time, every failed entry with tries left is due (as before)
     plan = plan_entries(entries, records, {}, max_attempts=5, max_new=10)
     assert plan.fetch == (fresh, due, early) and plan.waiting == ()
+
+
+def test_the_one_home_of_given_up_last_chance_and_due() -> None:
+    assert not given_up(4, 5) and given_up(5, 5) and given_up(9, 5)
+    assert last_chance(4, 5) and not last_chance(3, 5)
+    assert last_chance(0, 5, permanent=True)
+    assert due(None, NOW) and due(NOW, NOW) and not due(NOW + timedelta(seconds=1), NOW)
+    assert due(NOW + timedelta(seconds=30), NOW, slack=timedelta(minutes=1))

@@ -345,17 +345,18 @@ def test_failed_entries_per_source_latest_try_first(state: State) -> None:
     assert found["a"][0].last_try == later
 
 
-def test_retry_candidates_and_revive(state: State) -> None:
+def test_failed_entries_of_a_source_and_revive(state: State) -> None:
     state.mark_failed("a", "1", "https://a.test/1", "HTTP 500", NOW)
     state.mark_failed("a", "1", "https://a.test/1", "HTTP 500", NOW + timedelta(minutes=1))
     state.mark_failed("a", "2", "https://a.test/2", "timeout", NOW - timedelta(hours=1))
     state.mark_failed("b", "3", "https://b.test/3", "HTTP 404", NOW)
-    candidates = state.retry_candidates("a", max_attempts=2)
-    assert [(r.entry_id, r.attempts, r.last_try) for r in candidates] == [
-        ("2", 1, NOW - timedelta(hours=1))  # "1" has had its two tries
+    failed = state.failed_of("a")  # the longest waiting first; given up or not
+    assert [(r.entry_id, r.attempts, r.last_try) for r in failed] == [
+        ("2", 1, NOW - timedelta(hours=1)),
+        ("1", 2, NOW + timedelta(minutes=1)),
     ]
     assert state.revive(["a"]) == 2
-    assert [r.entry_id for r in state.retry_candidates("a", max_attempts=2)] == ["2", "1"]
+    assert [(r.entry_id, r.attempts) for r in state.failed_of("a")] == [("2", 0), ("1", 0)]
     assert state.entries("a", ["1"])["1"].attempts == 0
     assert state.entries("b", ["3"])["3"].attempts == 1  # another source: untouched
     assert state.revive([]) == 3  # every source
