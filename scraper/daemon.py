@@ -122,7 +122,7 @@ class Daemon:
         if task is not None:
             self.inflight.add(task)
         try:
-            result = await run_source(self.deps, source)
+            result = await run_source(self.deps, source, now)
             if result.written and self.settings.git.commit:
                 async with self._git:
                     await asyncio.to_thread(

@@ -185,12 +185,14 @@ def _may_be_html(fetched: Fetched) -> bool:
     return kind in _HTML_TYPES or kind == "application/octet-stream"
 
 
-async def run_source(deps: Deps, source: SourceConfig) -> SourceResult:
-    """Poll ``source`` once and archive what is new."""
+async def run_source(deps: Deps, source: SourceConfig, now: datetime | None = None) -> SourceResult:
+    """Poll ``source`` once and archive what is new. ``now``: the poll's one time
+    (every decision and every time it records), the clock's when not given."""
+    now = now if now is not None else deps.clock()
     deps.observer.source_started(source.name)
     started = time.monotonic()
     try:
-        result = await _poll(deps, source)
+        result = await _poll(deps, source, now)
     except ScraperError as exc:
         _tell_finished(deps, SourceResult(source=source.name, error=str(exc)), started)
         raise
@@ -211,10 +213,9 @@ def _tell_finished(deps: Deps, result: SourceResult, started: float) -> None:
     )
 
 
-async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
+async def _poll(deps: Deps, source: SourceConfig, now: datetime) -> SourceResult:
     started = time.monotonic()
     state = deps.state
-    now = deps.clock()
     validators = state.validators(source.name, source.url)
     try:
         answer = await deps.fetcher.get(source.url, validators=validators)
@@ -253,7 +254,7 @@ async def _poll(deps: Deps, source: SourceConfig) -> SourceResult:
             url=source.url,
             reason=parsed.problem,
         )
-    tally = await _archive_entries(deps, source, parsed.entries)
+    tally = await _archive_entries(deps, source, parsed.entries, now)
     tally.stale_rules = _note_rules(deps, source, (*seen, *tally.rule_seen), now)
     if not tally.held_back:
         state.save_validators(source.name, source.url, answer.validators)
@@ -295,7 +296,7 @@ async def _unchanged(
 ) -> SourceResult:
     """A poll that found the source as it was: nothing to parse, but the failed
     entries that are due are tried again."""
-    tally = await _archive_entries(deps, source, ())
+    tally = await _archive_entries(deps, source, (), now)
     tally.stale_rules = _note_rules(deps, source, tally.rule_seen, now)
     _record_success(deps, source, now)
     log_event(
@@ -329,7 +330,9 @@ def _since(started: float) -> str:
     return f"{time.monotonic() - started:.3f}s"
 
 
-async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entry, ...]) -> _Tally:
+async def _archive_entries(
+    deps: Deps, source: SourceConfig, entries: tuple[Entry, ...], now: datetime
+) -> _Tally:
     """Archive what is new among ``entries`` (the source's listing this poll; empty
     when it is unchanged), and retry the source's failed entries that are due,
     listed or not: an article that fell off a listing still gets its tries (and one
@@ -345,7 +348,6 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
         and not given_up(record.attempts, deps.settings.max_attempts)
     ]
     records.update((record.entry_id, record) for record in unlisted)
-    now = deps.clock()
     decide = partial(
         plan_entries,
         records=records,
@@ -380,13 +382,11 @@ async def _archive_entries(deps: Deps, source: SourceConfig, entries: tuple[Entr
         try:
             record = records.get(entry.id)
             paths = await _archive_entry(
-                deps, source, entry, record.attempts if record else 0, tally.rule_seen
+                deps, source, entry, record.attempts if record else 0, tally.rule_seen, now
             )
         except (SourceError, ArchiveError) as exc:
             reason = exc.reason if isinstance(exc, SourceError) else str(exc)
-            attempts = deps.state.mark_failed(
-                source.name, entry.id, entry.link, reason, deps.clock()
-            )
+            attempts = deps.state.mark_failed(source.name, entry.id, entry.link, reason, now)
             tally.failed.append(EntryFailure(url=entry.link, reason=reason))
             tally.held_back = True
             deps.observer.article_failed(source.name, reason=reason)
@@ -472,16 +472,21 @@ async def _extract(
             deps.pages.release()
 
 
-async def _archive_entry(
-    deps: Deps, source: SourceConfig, entry: Entry, attempts: int, seen: list[RuleSeen]
+async def _archive_entry(  # noqa: PLR0917 (one caller)
+    deps: Deps,
+    source: SourceConfig,
+    entry: Entry,
+    attempts: int,
+    seen: list[RuleSeen],
+    now: datetime,
 ) -> tuple[str, ...]:
     """Archives one entry (tried ``attempts`` times before); the relpaths written, the
     post's first (then its images). What its rule's parts did goes into ``seen``."""
     started = time.monotonic()
     state = deps.state
-    first_seen = state.first_seen(source.name, entry.id, entry.link, deps.clock())
+    first_seen = state.first_seen(source.name, entry.id, entry.link, now)
     page = await _fetch_page(deps, source, entry, attempts)
-    capture = await _capture(deps, source, page) if page is not None else None
+    capture = await _capture(deps, source, page, now) if page is not None else None
     if capture is not None:
         state.note_capture(source.name, entry.id, capture)
     extracted = await _extract(deps, source, entry, page)
@@ -524,7 +529,7 @@ async def _archive_entry(
         entry.id,
         entry.link,
         relpath,
-        deps.clock(),
+        now,
         capture=capture,
         digest=digest,
         missed=missed_parts(extracted),
@@ -570,11 +575,13 @@ def _note_rules(
     return tuple(dict.fromkeys(f"{rule} {part}" for rule, part, matched, _ in seen if not matched))
 
 
-async def _capture(deps: Deps, source: SourceConfig, page: Fetched) -> CaptureRef | None:
+async def _capture(
+    deps: Deps, source: SourceConfig, page: Fetched, when: datetime
+) -> CaptureRef | None:
     """The page kept as a WARC record, durably, before anything is made of it."""
     if deps.captures is None:
         return None
-    captures, when = deps.captures, deps.clock()
+    captures = deps.captures
     name = capture_file(source.name, when)
     # the state is read here, on its own thread: where its last capture in the file ends
     known_end = None if captures.checked(name) else deps.state.capture_end(name)
