@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -221,26 +222,31 @@ class Daemon:
                 self.scheduler.modify_job(source.name, args=[source])
                 if source.interval != old.interval:
                     self.scheduler.reschedule_job(source.name, trigger=_trigger(source))
-        self.settings = self.deps.settings = plan.settings
-        self.deps.rules = plan.rules
-        if plan.settings.images != "download":
-            self.deps.images = None
-        elif self.deps.images is None:
-            self.deps.images = ImageLocaliser(
+        settings = plan.settings
+        images = self.deps.images
+        if settings.images != "download":
+            images = None
+        elif images is None or (images.max_bytes, images.base_url) != (
+            settings.image_max_size,
+            settings.image_base_url,
+        ):
+            images = ImageLocaliser(
                 self.deps.fetcher,
-                plan.settings.archive_dir,
-                max_bytes=plan.settings.image_max_size,
-                base_url=plan.settings.image_base_url,
+                settings.archive_dir,
+                max_bytes=settings.image_max_size,
+                base_url=settings.image_base_url,
                 observer=self.deps.observer,
             )
-        else:
-            self.deps.images.max_bytes = plan.settings.image_max_size
-            self.deps.images.base_url = plan.settings.image_base_url
-        folder = plan.settings.captures_dir
-        if plan.settings.captures != "warc":
-            self.deps.captures = None
-        elif self.deps.captures is None or self.deps.captures.root != folder:
-            self.deps.captures = WarcCaptures(folder)
+        captures = self.deps.captures
+        if settings.captures != "warc":
+            captures = None
+        elif captures is None or captures.root != settings.captures_dir:
+            captures = WarcCaptures(settings.captures_dir)
+        # A new Deps, not an edited one: a poll under way keeps the one it began with.
+        self.deps = replace(
+            self.deps, settings=settings, rules=plan.rules, images=images, captures=captures
+        )
+        self.settings = settings
         self.reload_error = None
         self.deps.observer.config_reloaded(ok=True)
         self._tell_known(plan.added)

@@ -64,9 +64,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Deps:
-    """Everything a poll needs; the edges (HTTP, disk, SQLite, clock) are swappable."""
+    """Everything a poll needs; the edges (HTTP, disk, SQLite, clock) are swappable.
+    Frozen: a reload builds a new one (``dataclasses.replace``), so a poll under way
+    keeps the settings and rules it began with. (The maps and sets inside are the
+    run's shared bookkeeping, and change.)"""
 
     settings: Settings
     fetcher: Fetcher
