@@ -28,13 +28,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from scraper.captures import WarcCaptures
 from scraper.config import Settings, SourceConfig
 from scraper.decide import due
+from scraper.deps import Deps
 from scraper.errors import ConfigError, ScraperError
 from scraper.gitsync import publish
 from scraper.images import ImageLocaliser
 from scraper.logs import log_event
 from scraper.metrics import PrometheusObserver
 from scraper.observer import Observer
-from scraper.pipeline import Deps, run_source
+from scraper.pipeline import run_source
 from scraper.reload import Reload, load_reload
 from scraper.service import Check, MetricsSource, Service
 from scraper.wiring import open_deps, select_sources

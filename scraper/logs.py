@@ -15,6 +15,11 @@ from typing import Any, TextIO
 _FIELDS = "scraper_fields"
 
 
+def since(started: float) -> str:
+    """A log line's duration: the seconds from ``started`` (``time.monotonic()``)."""
+    return f"{time.monotonic() - started:.3f}s"
+
+
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
     logger.log(level, event, extra={_FIELDS: fields})
 

@@ -33,8 +33,8 @@ from scraper.gitsync import GitOutcome, publish
 from scraper.http import Fetcher
 from scraper.images import ImageLocaliser
 from scraper.logs import log_event
-from scraper.pipeline import rule_for, zone_for
 from scraper.render import text_digest, with_new_content
+from scraper.source_page import rule_for, zone_for
 from scraper.state import Post, State, acquire_lock
 
 __all__ = ["Done", "Report", "reextract", "report_lines"]

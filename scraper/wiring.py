@@ -21,9 +21,9 @@ from scraper.state import State, acquire_lock
 # The event loop, extractor, HTTP client and pipeline are imported where they are used:
 # a cron run with nothing to poll (``poll_once``) starts in half the time without them.
 if TYPE_CHECKING:
+    from scraper.deps import Deps
     from scraper.extract.rules import RuleSet
     from scraper.observer import Observer
-    from scraper.pipeline import Deps
     from scraper.types import SourceResult
 
 log = logging.getLogger("scraper.wiring")
@@ -65,11 +65,11 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
     import asyncio
 
     from scraper.captures import WarcCaptures
+    from scraper.deps import Deps
     from scraper.extract_pool import ExtractPool
     from scraper.http import Fetcher, PageGate
     from scraper.images import ImageLocaliser
     from scraper.observer import Observer
-    from scraper.pipeline import Deps
 
     observer = observer or Observer()
     rules = load_checked_rules(settings)
