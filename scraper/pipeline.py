@@ -27,6 +27,7 @@ from scraper.errors import (
 )
 from scraper.logs import log_event, since
 from scraper.source_page import NoLinks, RuleSeen, parse_source
+from scraper.state import RuleChange
 from scraper.types import (
     Fetched,
     NotModified,
@@ -78,7 +79,9 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime) -> SourceResult
         # parsing a big feed takes seconds: off the event loop, so downloads go on
         parsed, seen = await asyncio.to_thread(parse_source, deps.rules, source, answer)
     except SourceError as exc:
-        missed = _note_rules(deps, source, exc.seen if isinstance(exc, NoLinks) else (), now)
+        listing_seen = exc.seen if isinstance(exc, NoLinks) else ()
+        changes = state.record_rule_parts(source.name, listing_seen, now)
+        missed = _told(deps, changes, listing_seen)
         failures = state.health(source.name).consecutive_failures + 1
         retry_at = next_poll(now, source.interval, failures, jitter=deps.rng())
         state.record_failure(source.name, exc.reason, now, retry_at)
@@ -106,12 +109,17 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime) -> SourceResult
             reason=parsed.problem,
         )
     tally = await archive_entries(deps, source, parsed.entries, now)
-    tally.stale_rules = _note_rules(deps, source, (*seen, *tally.rule_seen), now)
-    if not tally.held_back:
-        state.save_validators(source.name, source.url, answer.validators)
-        if digest is not None:
-            state.save_feed_digest(source.name, source.url, digest)
-    _record_success(deps, source, now)
+    all_seen = (*seen, *tally.rule_seen)
+    changes = state.finish_poll(
+        source.name,
+        source.url,
+        now,
+        _next(deps, source, now),
+        validators=None if tally.held_back else answer.validators,
+        digest=None if tally.held_back else digest,
+        seen=all_seen,
+    )
+    tally.stale_rules = _told(deps, changes, all_seen)
     log_event(
         log,
         "source.polled",
@@ -148,8 +156,10 @@ async def _unchanged(
     """A poll that found the source as it was: nothing to parse, but the failed
     entries that are due are tried again."""
     tally = await archive_entries(deps, source, (), now)
-    tally.stale_rules = _note_rules(deps, source, tally.rule_seen, now)
-    _record_success(deps, source, now)
+    changes = deps.state.finish_poll(
+        source.name, source.url, now, _next(deps, source, now), seen=tally.rule_seen
+    )
+    tally.stale_rules = _told(deps, changes, tally.rule_seen)
     log_event(
         log,
         "source.unchanged",
@@ -171,20 +181,15 @@ def _digest(source: SourceConfig, answer: Fetched) -> str:
     return digest.hexdigest()
 
 
-def _record_success(deps: Deps, source: SourceConfig, now: datetime) -> None:
-    deps.state.record_success(
-        source.name, now, next_poll(now, source.interval, 0, jitter=deps.rng())
-    )
+def _next(deps: Deps, source: SourceConfig, now: datetime) -> datetime:
+    """When a source that has just been polled well is due again."""
+    return next_poll(now, source.interval, 0, jitter=deps.rng())
 
 
-def _note_rules(
-    deps: Deps, source: SourceConfig, seen: Sequence[RuleSeen], now: datetime
-) -> tuple[str, ...]:
-    """Records what the rules' parts did in this poll; says when one begins or ends
-    to miss. The parts that missed in it: ``("zaobao listing", …)``."""
-    if not seen:
-        return ()
-    for change in deps.state.record_rule_parts(source.name, seen, now):
+def _told(deps: Deps, changes: Sequence[RuleChange], seen: Sequence[RuleSeen]) -> tuple[str, ...]:
+    """Says when a rule part begins or ends to miss (the state's ``changes``), and
+    counts what each did; the parts that missed in this poll: ``("zaobao listing", …)``."""
+    for change in changes:
         stale = change.change == "stale"
         log_event(
             log,

@@ -233,6 +233,10 @@ class State:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; inside another (``finish_poll``), part of that one."""
+        if self._db.in_transaction:
+            yield self._db
+            return
         with self._errors():
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -540,6 +544,30 @@ class State:
                 " next_poll = excluded.next_poll",
                 (source, _text(now), _text(next_poll)),
             )
+
+    def finish_poll(
+        self,
+        source: str,
+        url: str,
+        now: datetime,
+        next_poll: datetime,
+        *,
+        validators: Validators | None = None,
+        digest: str | None = None,
+        seen: Sequence[tuple[str, str, bool, str]] = (),
+    ) -> list[RuleChange]:
+        """A successful poll's outcome in one transaction: what the rules' parts did
+        (``record_rule_parts``, whose changes are returned), the source's validators
+        and feed digest when given (kept back while entries wait for a retry), and
+        its success with its next poll."""
+        with self._transaction():
+            changes = self.record_rule_parts(source, seen, now)
+            if validators is not None:
+                self.save_validators(source, url, validators)
+            if digest is not None:
+                self.save_feed_digest(source, url, digest)
+            self.record_success(source, now, next_poll)
+        return changes
 
     def record_failure(self, source: str, reason: str, now: datetime, next_poll: datetime) -> int:
         """Records a failed poll; returns the consecutive failures so far."""

@@ -396,3 +396,24 @@ def test_a_capture_noted_before_the_post_is_kept_when_it_is_recovered(state: Sta
     state.mark_done("zb", "id1", URL, "_posts/a.md", NOW)  # recovered: no capture given
     assert state.capture_of("zb", "id1") == ref
     assert state.capture_end(ref.file) == 677
+
+
+def test_a_polls_outcome_is_written_in_one_transaction(path: Path) -> None:
+    """finish_poll: rule parts, validators, digest and success together, or none."""
+    with State(path) as state:
+        later = NOW + timedelta(minutes=10)
+        seen = [("zaobao", "listing", False, URL)]
+        changes = state.finish_poll(
+            "zb", URL, NOW, later, validators=Validators("e1"), digest="d1", seen=seen
+        )
+        assert [(c.part, c.change) for c in changes] == [("listing", "stale")]
+        assert state.validators("zb", URL) == Validators("e1")
+        assert state.feed_digest("zb", URL) == "d1"
+        assert state.health("zb").next_poll == later
+        # kept back (entries wait for a retry): validators and digest stay as they were
+        state.finish_poll("zb", URL, later, later + timedelta(minutes=10))
+        assert state.validators("zb", URL) == Validators("e1")
+        assert state.feed_digest("zb", URL) == "d1"
+        with pytest.raises(ValueError):  # a failure inside undoes all of it
+            state.finish_poll("zb", URL, later, datetime(2026, 1, 1), validators=Validators("e2"))
+        assert state.validators("zb", URL) == Validators("e1")
