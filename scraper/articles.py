@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 
 from scraper.captures import capture_file
 from scraper.config import SourceConfig
-from scraper.decide import article_date, given_up, last_chance, plan_entries
+from scraper.decide import EntryRecord, article_date, given_up, last_chance, plan_entries
 from scraper.deps import Deps
 from scraper.errors import (
     ArchiveError,
@@ -51,19 +52,23 @@ class Tally:
 
 
 async def archive_entries(
-    deps: Deps, source: SourceConfig, entries: tuple[Entry, ...], now: datetime
+    deps: Deps,
+    source: SourceConfig,
+    entries: tuple[Entry, ...],
+    failed: Sequence[EntryRecord],
+    now: datetime,
 ) -> Tally:
     """Archive what is new among ``entries`` (the source's listing this poll; empty
     when it is unchanged), and retry the source's failed entries that are due,
     listed or not: an article that fell off a listing still gets its tries (and one
     the archive holds by now, under another source or put there by hand, is marked
-    done)."""
+    done). ``failed``: the source's failed entries, as the poll's snapshot read them."""
     tally = Tally()
     records = deps.state.entries(source.name, [e.id for e in entries])
     listed = {e.id for e in entries}
     unlisted = [
         record
-        for record in deps.state.failed_of(source.name)
+        for record in failed
         if record.entry_id not in listed
         and not given_up(record.attempts, deps.settings.max_attempts)
     ]

@@ -27,7 +27,7 @@ from scraper.errors import (
 )
 from scraper.logs import log_event, since
 from scraper.source_page import NoLinks, RuleSeen, parse_source
-from scraper.state import RuleChange
+from scraper.state import EntryRecord, RuleChange
 from scraper.types import (
     Fetched,
     NotModified,
@@ -68,21 +68,21 @@ def _tell_finished(deps: Deps, result: SourceResult, started: float) -> None:
 async def _poll(deps: Deps, source: SourceConfig, now: datetime) -> SourceResult:
     started = time.monotonic()
     state = deps.state
-    validators = state.validators(source.name, source.url)
+    known = state.snapshot(source.name, source.url)
     try:
-        answer = await deps.fetcher.get(source.url, validators=validators)
+        answer = await deps.fetcher.get(source.url, validators=known.validators)
         if isinstance(answer, NotModified):
-            return await _unchanged(deps, source, now, "304", started)
+            return await _unchanged(deps, source, now, "304", started, known.failed)
         digest = _digest(source, answer) if source.kind == "feed" else None
-        if digest is not None and digest == state.feed_digest(source.name, source.url):
-            return await _unchanged(deps, source, now, "same body", started)
+        if digest is not None and digest == known.feed_digest:
+            return await _unchanged(deps, source, now, "same body", started, known.failed)
         # parsing a big feed takes seconds: off the event loop, so downloads go on
         parsed, seen = await asyncio.to_thread(parse_source, deps.rules, source, answer)
     except SourceError as exc:
         listing_seen = exc.seen if isinstance(exc, NoLinks) else ()
         changes = state.record_rule_parts(source.name, listing_seen, now)
         missed = _told(deps, changes, listing_seen)
-        failures = state.health(source.name).consecutive_failures + 1
+        failures = known.health.consecutive_failures + 1
         retry_at = next_poll(now, source.interval, failures, jitter=deps.rng())
         state.record_failure(source.name, exc.reason, now, retry_at)
         log_event(
@@ -108,7 +108,7 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime) -> SourceResult
             url=source.url,
             reason=parsed.problem,
         )
-    tally = await archive_entries(deps, source, parsed.entries, now)
+    tally = await archive_entries(deps, source, parsed.entries, known.failed, now)
     all_seen = (*seen, *tally.rule_seen)
     changes = state.finish_poll(
         source.name,
@@ -150,12 +150,17 @@ def _result(source: SourceConfig, tally: Tally, degraded: str | None = None) -> 
     )
 
 
-async def _unchanged(
-    deps: Deps, source: SourceConfig, now: datetime, outcome: str, started: float
+async def _unchanged(  # noqa: PLR0917 (two callers, alike)
+    deps: Deps,
+    source: SourceConfig,
+    now: datetime,
+    outcome: str,
+    started: float,
+    failed: Sequence[EntryRecord],
 ) -> SourceResult:
     """A poll that found the source as it was: nothing to parse, but the failed
     entries that are due are tried again."""
-    tally = await archive_entries(deps, source, (), now)
+    tally = await archive_entries(deps, source, (), failed, now)
     changes = deps.state.finish_poll(
         source.name, source.url, now, _next(deps, source, now), seen=tally.rule_seen
     )

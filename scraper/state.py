@@ -25,7 +25,8 @@ from scraper.errors import StateError
 from scraper.types import CaptureRef, Validators
 
 __all__ = [
-    "EntryRecord", "Post", "RuleChange", "RulePart", "SourceHealth", "State", "acquire_lock",
+    "EntryRecord", "Post", "RuleChange", "RulePart", "Snapshot", "SourceHealth", "State",
+    "acquire_lock",
 ]  # fmt: skip
 
 BUSY_TIMEOUT_MS = 10_000
@@ -169,6 +170,16 @@ class RuleChange:
 
 
 @dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a poll of a source reads before it fetches, read at once (``snapshot``)."""
+
+    validators: Validators
+    feed_digest: str | None
+    health: SourceHealth
+    failed: tuple[EntryRecord, ...]  # its failed entries, the longest waiting first
+
+
+@dataclass(frozen=True, slots=True)
 class SourceHealth:
     source: str
     last_success: datetime | None
@@ -272,6 +283,22 @@ class State:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def snapshot(self, source: str, url: str) -> Snapshot:
+        """Everything a poll of ``source`` (whose page is ``url``) needs to know
+        before it fetches, in one read: its validators, its feed's last digest, its
+        health, and its failed entries."""
+        with self._errors():
+            self._db.execute("BEGIN")  # one consistent read
+            try:
+                return Snapshot(
+                    validators=self.validators(source, url),
+                    feed_digest=self.feed_digest(source, url),
+                    health=self.health(source),
+                    failed=tuple(self.failed_of(source)),
+                )
+            finally:
+                self._db.execute("COMMIT")
 
     # -- HTTP validators ----------------------------------------------------
 

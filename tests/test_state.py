@@ -417,3 +417,19 @@ def test_a_polls_outcome_is_written_in_one_transaction(path: Path) -> None:
         with pytest.raises(ValueError):  # a failure inside undoes all of it
             state.finish_poll("zb", URL, later, datetime(2026, 1, 1), validators=Validators("e2"))
         assert state.validators("zb", URL) == Validators("e1")
+
+
+def test_a_snapshot_reads_what_a_poll_needs_at_once(state: State) -> None:
+    state.save_validators("zb", URL, Validators("e1", "Mon"))
+    state.save_feed_digest("zb", URL, "d1")
+    state.record_failure("zb", "HTTP 503", NOW, NOW + timedelta(minutes=20))
+    state.mark_failed("zb", "a", URL + "a", "timeout", NOW)
+    state.mark_failed("zb", "b", URL + "b", "timeout", NOW - timedelta(minutes=5))
+    state.mark_failed("other", "c", URL + "c", "timeout", NOW)
+    snap = state.snapshot("zb", URL)
+    assert snap.validators == Validators("e1", "Mon") and snap.feed_digest == "d1"
+    assert snap.health.consecutive_failures == 1
+    assert [r.entry_id for r in snap.failed] == ["b", "a"]
+    empty = state.snapshot("new", URL)
+    assert empty.validators == Validators() and empty.feed_digest is None
+    assert empty.failed == () and empty.health.last_success is None
