@@ -95,6 +95,8 @@ async def archive_entries(
     tally.held_back = tally.held_back or bool(plan.waiting)
     fetch = [*plan.fetch, *retries.fetch]
     tally.waiting = len(plan.waiting) + len(retries.waiting) + len(retries.deferred)
+    # first seen now, all in one write: a post's date is min(published, first seen)
+    deps.state.note_seen(source.name, [(e.id, e.link) for e in fetch if e.id not in records], now)
 
     async def one(entry: Entry) -> None:
         if deps.stopping.is_set():
@@ -105,9 +107,8 @@ async def archive_entries(
             return
         deps.in_progress.add(entry.link)
         try:
-            record = records.get(entry.id)
             paths = await _archive_entry(
-                deps, source, entry, record.attempts if record else 0, tally.rule_seen, now
+                deps, source, entry, records.get(entry.id), tally.rule_seen, now
             )
         except (SourceError, ArchiveError) as exc:
             reason = exc.reason if isinstance(exc, SourceError) else str(exc)
@@ -201,16 +202,17 @@ async def _archive_entry(  # noqa: PLR0917 (one caller)
     deps: Deps,
     source: SourceConfig,
     entry: Entry,
-    attempts: int,
+    record: EntryRecord | None,
     seen: list[RuleSeen],
     now: datetime,
 ) -> tuple[str, ...]:
-    """Archives one entry (tried ``attempts`` times before); the relpaths written, the
-    post's first (then its images). What its rule's parts did goes into ``seen``."""
+    """Archives one entry (``record``: what the state knew of it, if anything); the
+    relpaths written, the post's first (then its images). What its rule's parts did
+    goes into ``seen``."""
     started = time.monotonic()
     state = deps.state
-    first_seen = state.first_seen(source.name, entry.id, entry.link, now)
-    page = await _fetch_page(deps, source, entry, attempts)
+    first_seen = record.first_seen if record is not None else now
+    page = await _fetch_page(deps, source, entry, record.attempts if record else 0)
     capture = await _capture(deps, source, page, now) if page is not None else None
     if capture is not None:
         state.note_capture(source.name, entry.id, capture)

@@ -373,19 +373,17 @@ class State:
         with self._transaction() as db:
             return db.execute(f"UPDATE entries SET attempts = 0 WHERE {where}", params).rowcount
 
-    def first_seen(self, source: str, entry_id: str, url: str, now: datetime) -> datetime:
-        """When the entry was first seen; records ``now`` (status "seen") if new."""
+    def note_seen(self, source: str, entries: Sequence[tuple[str, str]], now: datetime) -> None:
+        """Entries (id, url) about to be fetched for the first time: first seen ``now``
+        (an entry seen before keeps its time), in one transaction."""
+        if not entries:
+            return
         with self._transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO entries (source, entry_id, url, status, first_seen, updated)"
                 " VALUES (?, ?, ?, 'seen', ?, ?) ON CONFLICT (source, entry_id) DO NOTHING",
-                (source, entry_id, url, _text(now), _text(now)),
+                [(source, entry_id, url, _text(now), _text(now)) for entry_id, url in entries],
             )
-            row = db.execute(
-                "SELECT first_seen FROM entries WHERE source = ? AND entry_id = ?",
-                (source, entry_id),
-            ).fetchone()
-        return datetime.fromisoformat(row[0])
 
     def mark_done(
         self,

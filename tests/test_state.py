@@ -105,19 +105,25 @@ def test_validators_roundtrip(state: State) -> None:
 
 
 def test_first_seen_is_kept(state: State) -> None:
-    assert state.first_seen("zaobao", "id1", URL, NOW) == NOW
-    assert state.first_seen("zaobao", "id1", URL, NOW + timedelta(hours=1)) == NOW
+    def first_seen(entry_id: str) -> datetime:
+        return state.entries("zaobao", [entry_id])[entry_id].first_seen
+
+    state.note_seen("zaobao", [("id1", URL)], NOW)
+    state.note_seen("zaobao", [("id1", URL), ("id2", URL + "2")], NOW + timedelta(hours=1))
+    assert first_seen("id1") == NOW and first_seen("id2") == NOW + timedelta(hours=1)
     singapore = timezone(timedelta(hours=8))
-    later = state.first_seen("zaobao", "id2", URL, datetime(2021, 11, 22, 20, tzinfo=singapore))
+    state.note_seen("zaobao", [("id3", URL)], datetime(2021, 11, 22, 20, tzinfo=singapore))
+    later = first_seen("id3")
     assert later == datetime(2021, 11, 22, 12, tzinfo=UTC) and later.tzinfo is not None
     record = state.entries("zaobao", ["id1"])["id1"]
     assert record == EntryRecord("zaobao", "id1", URL, "seen", 0, NOW, None, None)
+    state.note_seen("zaobao", [], NOW)  # nothing to note: no write
     with pytest.raises(ValueError, match="naive"):
-        state.first_seen("zaobao", "id3", URL, datetime(2021, 1, 1))
+        state.note_seen("zaobao", [("id4", URL)], datetime(2021, 1, 1))
 
 
 def test_entry_lifecycle(state: State) -> None:
-    state.first_seen("zaobao", "id1", URL, NOW)
+    state.note_seen("zaobao", [("id1", URL)], NOW)
     assert state.mark_failed("zaobao", "id1", URL, "timeout", NOW) == 1
     assert state.mark_failed("zaobao", "id1", URL, "HTTP 503", NOW) == 2
     failed = state.entries("zaobao", ["id1"])["id1"]
@@ -140,8 +146,8 @@ def test_mark_without_first_seen(state: State) -> None:
 def test_entries_are_per_source_and_many_ids_work(state: State) -> None:
     ids = [f"id{i}" for i in range(1234)]
     for i in ids[::3]:
-        state.first_seen("a", i, URL, NOW)
-    state.first_seen("b", "id1", URL, NOW)
+        state.note_seen("a", [(i, URL)], NOW)
+    state.note_seen("b", [("id1", URL)], NOW)
     found = state.entries("a", [*ids, *ids])
     assert set(found) == set(ids[::3])
     assert state.entries("b", ids).keys() == {"id1"}
@@ -163,7 +169,7 @@ def test_source_health(state: State) -> None:
     assert health.consecutive_failures == 0 and health.last_success == NOW + timedelta(2)
     assert health.last_error == "timeout"  # kept for the record
     assert state.record_failure("zaobao", "again", NOW, poll) == 1
-    state.first_seen("seen-only", "y", URL, NOW)
+    state.note_seen("seen-only", [("y", URL)], NOW)
     assert [h.source for h in state.all_health()] == ["seen-only", "zaobao"]
 
 
@@ -390,7 +396,7 @@ def test_a_capture_noted_before_the_post_is_kept_when_it_is_recovered(state: Sta
     """Killed after the post was written and before it was marked done: the next run
     finds the file and marks it done, without a capture of its own to give."""
     ref = CaptureRef("zb/2026/zb-20261203.warc.gz", 280, 397)
-    state.first_seen("zb", "id1", URL, NOW)
+    state.note_seen("zb", [("id1", URL)], NOW)
     state.note_capture("zb", "id1", ref)
     assert state.entries("zb", ["id1"])["id1"].status == "seen"
     state.mark_done("zb", "id1", URL, "_posts/a.md", NOW)  # recovered: no capture given
