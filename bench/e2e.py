@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import os
 import platform
 import shutil
@@ -137,13 +138,30 @@ class World:
         return [sys.executable, *profiler, *module, *command]
 
 
+SQL_COUNTER = Path(__file__).resolve().parent / "e2e_sqlite_counter"  # its sitecustomize.py
+SQL_COUNTS = Path(tempfile.gettempdir()) / f"e2e-sql-counts-{os.getpid()}.jsonl"
+
+
 def child_env() -> dict[str, str]:
-    return {
+    env = {
         k: v
         for k, v in os.environ.items()
         if k.lower() not in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
         and not k.startswith("SCRAPER_")
     }
+    # every scrape counts its SQLite transactions into SQL_COUNTS (sql_counts())
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(SQL_COUNTER)]))
+    env["E2E_SQL_COUNTS"] = str(SQL_COUNTS)
+    return env
+
+
+def sql_counts() -> tuple[int, int]:
+    """(write, read) SQLite transactions of the scrapes since the last call."""
+    if not SQL_COUNTS.exists():
+        return 0, 0
+    rows = [json.loads(line) for line in SQL_COUNTS.read_text("utf-8").splitlines() if line]
+    SQL_COUNTS.unlink()
+    return sum(r["write"] for r in rows), sum(r["read"] for r in rows)
 
 
 def archived(archive: Path) -> list[str]:
@@ -179,8 +197,10 @@ def cold_run(world: World, *, name: str = "1 cold run") -> Result:
     world.config(range(world.feeds))
     site.reset_counts()
     site_cpu = time.process_time()
+    sql_counts()
     m = e2e_measure.run([*world.scrape("--once")], log=world.log, env=child_env())
     site_cpu = time.process_time() - site_cpu
+    writes, reads = sql_counts()
     requests = dict(site.counts)
     articles = world.feeds * layout.items
     expected = {site.article_url(f, i) for f in range(world.feeds) for i in range(layout.items)}
@@ -209,6 +229,8 @@ def cold_run(world: World, *, name: str = "1 cold run") -> Result:
             f"wall {_ratio(m.wall, floor)} the bound {floor:.2f} s (target ≤ 1.3×); "
             f"CPU {per_article:.2f} ms per article ({_ratio(per_article, 2.0)} the 2 ms target); "
             f"peak RSS {_ratio(m.tree_peak_mb, 300)} the 300 MB target",
+            f"SQLite: {writes} write transactions ({writes / articles:.2f} per article, "
+            f"target ≤ 1), {reads} read ones",
         ],
         {
             "wall": f"{m.wall:.1f} s",
@@ -216,6 +238,7 @@ def cold_run(world: World, *, name: str = "1 cold run") -> Result:
             "ratio": f"{m.wall / floor:.2f}× (≤ 1.3×)" if floor else "-",
             "cpu": f"{m.cpu:.1f} s = {per_article:.2f} ms/article (≤ 2 ms)",
             "rss": f"{m.tree_peak_mb:.0f} MB (≤ 300)",
+            "sql": f"{writes / articles:.2f} writes/article (≤ 1)",
         },
     )
 
@@ -248,7 +271,9 @@ def warm_run(world: World, mode: str) -> Result:
     base = fixed_cost(world)
     world.config(range(world.feeds))
     site.reset_counts()
+    base_writes, base_reads = sql_counts()  # the one-source run's
     m = e2e_measure.run(world.scrape("--once"), log=world.log, env=child_env())
+    writes, reads = sql_counts()
     requests = dict(site.counts)
     checks = [] if m.status == 0 else [f"exit status {m.status} (see {world.log})"]
     kind, target = ("feed_304", 0.2) if mode == "validators" else ("feed", 1.0)
@@ -267,11 +292,14 @@ def warm_run(world: World, mode: str) -> Result:
             f"the same run with one source: CPU {base.cpu:.2f} s, wall {base.wall:.2f} s",
             f"CPU per feed {per_feed:.3f} ms beyond that ({_ratio(per_feed, target)} the "
             f"{target:g} ms target); {whole:.3f} ms with it",
+            f"SQLite: {writes} write transactions ({writes / world.feeds:.2f} per feed, "
+            f"target ≤ 1), {reads} read ones (the one-source run: {base_writes}, {base_reads})",
         ],
         {
             "wall": f"{m.wall:.1f} s",
             "cpu": f"{per_feed:.3f} ms/feed (≤ {target:g} ms); {whole:.2f} with start-up",
             "rss": f"{m.tree_peak_mb:.0f} MB",
+            "sql": f"{writes / world.feeds:.2f} writes/feed (≤ 1)",
         },
     )
 
