@@ -91,6 +91,13 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def _plain_is_safe(text: str, *, flow: bool) -> bool:
     if not text or text[0] in _PLAIN_BAD_START or text.lower() in _PLAIN_WORDS:
         return False
+    if text.replace(" ", "").isalnum():
+        # Letters and digits between single spaces (a folded text has no others),
+        # not starting with a digit nor one of the special words: every YAML reader
+        # gives such a scalar back as the string it is, in a block or a flow. Most
+        # tags, authors and many titles: no YAML parse for them (a property test
+        # holds this shortcut to the parse).
+        return True
     if "\ufeff" in text or (flow and not _FLOW_BAD.isdisjoint(text)):
         return False
     document = f"k: [ {text} ]" if flow else f"k: {text}"

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from scraper import render as render_mod
 from scraper.render import (
     check_relpath,
     flow_sequence,
@@ -430,3 +431,28 @@ def test_new_content_refuses_a_file_not_laid_out_by_render() -> None:
     assert with_new_content(text + "trailing\n", "t", "<p>b</p>") is None
     assert with_new_content("no front matter\n", "t", "<p>b</p>") is None
     assert with_new_content(text.replace("title: ", "name: "), "t", "<p>b</p>") is None
+
+
+_WORDS = st.lists(
+    st.sampled_from([*"aZé中文ñß²٣ 0", "yes", "No", "null", "True", "inf", "NaN", "y"]),
+    min_size=1,
+    max_size=6,
+).map("".join) | st.text(st.characters(categories=["L", "N", "Zs"]), min_size=1, max_size=12)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_WORDS, st.booleans())
+def test_the_plain_scalar_shortcut_agrees_with_the_yaml_parse(text: str, flow: bool) -> None:
+    """Letters and digits between spaces are taken as plain without a parse: exactly
+    when the parse (every reader's answer) would take them so."""
+    folded = fold_line(text)
+    fast = render_mod._plain_is_safe(folded, flow=flow)
+    if folded and folded.replace(" ", "").isalnum():
+        document = f"k: [ {folded} ]" if flow else f"k: {folded}"
+        slow = folded[0] not in render_mod._PLAIN_BAD_START and (
+            folded.lower() not in render_mod._PLAIN_WORDS
+        )
+        if slow:
+            for loader in LOADERS:
+                assert yaml.load(document, Loader=loader) == {"k": [folded] if flow else folded}
+        assert fast == slow
