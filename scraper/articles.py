@@ -222,19 +222,7 @@ async def _archive_entry(  # noqa: PLR0917 (one caller)
         seen.extend((extracted.rule, part, ok, entry.link) for part, ok in extracted.rule_parts)
     if not extracted.body.strip():
         raise ExtractError(entry.link, "no article text found on the page or in the feed")
-    article = Article(
-        id=entry.id,
-        url=entry.link,
-        title=extracted.title or entry.title or entry.link,
-        body=extracted.body,
-        published=_in_range(entry.published) or _in_range(extracted.published),
-        fetched=first_seen,
-        author=source.author if source.author is not None else entry.author,
-        tags=source.tags or entry.tags,
-        categories=source.categories,
-        layout=source.layout,
-        method=extracted.method,
-    )
+    article = article_of(entry, extracted, source, first_seen)
     assets: tuple[str, ...] = ()
     if deps.images is not None:
         body, assets = await deps.images.localise(
@@ -294,6 +282,25 @@ async def _capture(
         if deps.pages is not None:
             deps.pages.release()  # the page is not extracted: its place at the gate goes
         raise ArchiveError(str(exc)) from exc
+
+
+def article_of(
+    entry: Entry, extracted: Extracted, source: SourceConfig, first_seen: datetime
+) -> Article:
+    """The post an entry of ``source`` makes, from what was extracted of its page."""
+    return Article(
+        id=entry.id,
+        url=entry.link,
+        title=extracted.title or entry.title or entry.link,
+        body=extracted.body,
+        published=_in_range(entry.published) or _in_range(extracted.published),
+        fetched=first_seen,
+        author=source.author if source.author is not None else entry.author,
+        tags=source.tags or entry.tags,
+        categories=source.categories,
+        layout=source.layout,
+        method=extracted.method,
+    )
 
 
 def _in_range(when: datetime | None) -> datetime | None:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from scraper.config import HttpSettings, Settings, load_settings
+from scraper.config import HttpSettings, Settings, SourceConfig, load_settings
 from scraper.errors import ConfigError, FetchError, ScraperError
 from scraper.logs import setup_logging
 
@@ -220,12 +220,15 @@ def _healthcheck(settings: Settings) -> int:
 
 def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
     import asyncio
+    from dataclasses import replace
 
+    from scraper.articles import article_of
     from scraper.extract import extract_article
     from scraper.extract.rules import load_rules
     from scraper.http import Fetcher
     from scraper.render import render
-    from scraper.types import Article
+    from scraper.source_page import rule_for, zone_for
+    from scraper.types import Entry
 
     rules = load_rules(settings.rules_dir if settings else None)
     target: str = args.target
@@ -250,30 +253,22 @@ def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
 
         html, _ = decode_body(Path(target).read_bytes(), None)
         url = args.url
-    rule = rules.by_name(args.rule) if args.rule else rules.for_url(url)
-    if args.rule and rule is None:
+    # the pipeline's own steps: the page's rule and zone, the extraction, the post
+    try:
+        source = SourceConfig(name="extract", url=url, rule=args.rule)
+    except ValueError:  # pydantic's ValidationError is one
+        print(f"scrape extract: {url!r} is not an http(s) address", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.rule and rules.by_name(args.rule) is None:
         print(f"scrape extract: no site rule named {args.rule!r}", file=sys.stderr)
         return EXIT_CONFIG
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(rule.timezone) if rule else UTC
-    got = extract_article(html, url, rule=rule, feed_content=None, feed_title=None, default_tz=tz)
-    now = datetime.now(UTC)
-    print(
-        render(
-            Article(
-                id=url,
-                url=url,
-                title=got.title or url,
-                body=got.body,
-                published=got.published,
-                fetched=now,
-                tags=got.tags,
-                extra=(("extractor", got.method),),
-            )
-        ),
-        end="",
+    rule = rule_for(rules, source, url)
+    got = extract_article(
+        html, url, rule=rule, feed_content=None, feed_title=None, default_tz=zone_for(source, rule)
     )
+    article = article_of(Entry(id=url, link=url), got, source, datetime.now(UTC))
+    # for writing rules: the tags the page gives, and which path made the body
+    print(render(replace(article, tags=got.tags, extra=(("extractor", got.method),))), end="")
     return EXIT_OK if got.body else EXIT_FAILED
 
 

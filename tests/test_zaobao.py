@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from conftest import clean_env
 
 from scraper.extract import extract_article, load_rules
 from scraper.extract.rules import Rule, apply_rule
@@ -250,3 +253,22 @@ def _first_matching(
 def test_listing_page_of_another_kind(rule: Rule) -> None:
     page = "<html><body><ul class='news'><li><a href='/a'>a</a></li></ul></body></html>"
     assert _first_matching(rule, page, "https://www.zaobao.com/") == (None, [])
+
+
+def test_scrape_extract_prints_the_post_the_pipeline_would_make(tmp_path: Path) -> None:
+    page = PAGES / "2026-com-article-body.html"
+    url = "https://www.zaobao.com/news/china/story20260721-9123456"
+    run = subprocess.run(
+        [sys.executable, "-m", "scraper", "extract", str(page), "--url", url],
+        capture_output=True, text=True, cwd=tmp_path, env=clean_env(), check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert 'title: "长江流域今夏降水偏多 防汛进入关键期"' in run.stdout
+    assert "tags: [ 长江, 防汛, 气候 ]" in run.stdout  # the page's own, for writing rules
+    assert "extractor: rule:zaobao" in run.stdout
+    assert "date: 2026-07-21T01:05:00.000Z" in run.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "scraper", "extract", str(page), "--url", "not-a-url"],
+        capture_output=True, text=True, cwd=tmp_path, env=clean_env(), check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "not an http(s) address" in bad.stderr
