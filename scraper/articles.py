@@ -295,7 +295,8 @@ def article_of(
         body=extracted.body,
         published=_in_range(entry.published) or _in_range(extracted.published),
         fetched=first_seen,
-        author=source.author if source.author is not None else entry.author,
+        # the configured author; else the feed's, else the page's (metadata or byline)
+        author=source.author if source.author is not None else entry.author or extracted.author,
         tags=source.tags or entry.tags,
         categories=source.categories,
         layout=source.layout,

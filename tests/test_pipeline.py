@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -389,3 +390,29 @@ def test_listing_whose_selector_matches_nothing_fails_loudly(project: Project) -
     result = project.scrape("--once")
     assert result.returncode == 1
     assert "china" in result.stdout and "matched nothing" in result.stdout
+
+
+def test_without_a_configured_or_feed_author_the_pages_own_is_the_posts(
+    project: Project,
+) -> None:
+    story = make_story("https://news.example.test", 1, T0)
+    page = article_page(story).replace(
+        '<meta charset="utf-8">',
+        '<meta charset="utf-8"><meta name="author" content="Jane Reporter">',
+    )
+    project.site.add(FEED_URL, rss2([story]), content_type="application/rss+xml")
+    project.site.add(story.url, page)
+    project.write_config([{"name": "rss", "url": FEED_URL}])
+    run = project.scrape("--once")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (post,) = project.posts()
+    assert front_matter(post.read_text("utf-8"))["author"] == "Jane Reporter"
+    # a configured author still wins
+    project.write_config([{"name": "rss2", "url": FEED_URL, "author": "联合早报"}])
+    post.unlink()
+    with sqlite3.connect(project.state) as db:
+        db.execute("DELETE FROM entries")
+    run = project.scrape("--once")
+    assert run.returncode == 0, run.stdout + run.stderr
+    (post,) = project.posts()
+    assert front_matter(post.read_text("utf-8"))["author"] == "联合早报"
