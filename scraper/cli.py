@@ -192,10 +192,33 @@ def _check(settings: Settings, path: Path) -> int:
     print(f"state_path:  {settings.state_path}")
     mine = f" ({len(own)} from {settings.rules_dir})" if settings.rules_dir else ""
     print(f"rules: {len(rules.names())}{mine}")
-    for s in settings.sources:
-        flag = "" if s.enabled else "  (disabled)"
-        print(f"  {s.name}  {s.kind}  every {s.interval:g}s  {s.url}{flag}")
+    if not settings.sources:
+        print("warning: no sources: a run polls nothing (add some under `sources:`)")
+        return EXIT_OK
+    rows = [
+        (
+            s.name,
+            s.kind,
+            f"every {duration_text(s.interval)}",
+            s.url + ("" if s.enabled else "  (disabled)"),
+        )
+        for s in settings.sources
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    print(f"sources: {len(rows)}")
+    for name, kind, every, url in rows:
+        cells = (name.ljust(widths[0]), kind.ljust(widths[1]), every.ljust(widths[2]))
+        print(f"  {'  '.join(cells)}  {url}")
     return EXIT_OK
+
+
+def duration_text(seconds: float) -> str:
+    """``600`` → ``10m``: a duration in the largest unit that writes it whole, as a
+    config would (``1.5s``, ``90s``, ``2h``, ``1d``)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def _healthcheck(settings: Settings) -> int:

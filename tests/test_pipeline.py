@@ -266,6 +266,27 @@ def test_check_lists_sources(project: Project) -> None:
     for name in ("rss", "atom", "json", "rdf", "zaobao-realtime-china"):
         assert name in result.stdout
     assert not project.site.requests
+    lines = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert len(lines) == 5 and "sources: 5" in result.stdout
+    # the columns line up, and intervals read as a config writes them
+    assert len({line.index("every ") for line in lines}) == 1
+    assert all(" every 10m " in line for line in lines)
+
+
+def test_check_warns_of_a_config_without_sources(project: Project) -> None:
+    project.write_config([])
+    result = project.scrape("check")
+    assert result.returncode == 0, result.stderr
+    assert "warning: no sources" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(600, "10m"), (90, "90s"), (7200, "2h"), (86400, "1d"), (1.5, "1.5s")]
+)
+def test_durations_are_shown_as_a_config_writes_them(seconds: float, text: str) -> None:
+    from scraper.cli import duration_text
+
+    assert duration_text(seconds) == text
 
 
 def test_shipped_config_loads() -> None:
