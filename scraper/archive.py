@@ -130,7 +130,8 @@ def _abandoned(path: str) -> bool | None:
     return True
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Makes a folder's new entries durable (where the file system can)."""
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -153,7 +154,7 @@ def write_new(target: Path, data: bytes) -> bool:
             os.fsync(f.fileno())
             created = _publish(tmp, target)
         if created:
-            _fsync_dir(target.parent)
+            fsync_dir(target.parent)
         return created
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -173,7 +174,7 @@ def replace_file(target: Path, data: bytes) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _publish(tmp: Path, target: Path) -> bool:

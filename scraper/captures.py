@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from scraper.archive import fsync_dir
 from scraper.logs import log_event
 from scraper.types import CaptureRef, Fetched
 
@@ -78,10 +80,9 @@ def _response_headers(page: Fetched) -> list[tuple[str, str]]:
 
 
 def _request_path(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    slash = rest.find("/")
-    path = rest[slash:] if slash >= 0 else "/"
-    return path.split("#", 1)[0] or "/"
+    """The request target of a GET of ``url``: its path and query."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def records(page: Fetched, when: datetime) -> tuple[bytes, bytes, str]:
@@ -177,7 +178,7 @@ class WarcCaptures:
             out.flush()
             os.fsync(out.fileno())
         if fresh:
-            _fsync_folder(path.parent)
+            fsync_dir(path.parent)
         return offset
 
     def _repair(self, path: Path, start: int) -> None:
@@ -255,11 +256,3 @@ def _records(f: io.BufferedReader) -> Iterator[Any]:
         yield from ArchiveIterator(f)
     except ArchiveLoadFailed as exc:
         raise ValueError(str(exc)) from exc
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -21,8 +21,6 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-import yaml
-
 from scraper.archive import Archive
 from scraper.captures import Capture, read_capture
 from scraper.charset import decode_body
@@ -33,7 +31,7 @@ from scraper.gitsync import GitOutcome, publish
 from scraper.http import Fetcher
 from scraper.images import ImageLocaliser
 from scraper.logs import log_event
-from scraper.render import text_digest, with_new_content
+from scraper.render import front_matter_value, text_digest, with_new_content
 from scraper.source_page import rule_for, zone_for
 from scraper.state import Post, State, acquire_lock
 
@@ -89,11 +87,8 @@ def _in_days(post: Post, since: date | None, until: date | None) -> bool:
 
 def _year(text: str) -> int | None:
     """The year of a post's ``date:``, for where its images go."""
-    for line in text.split("\n", 12)[1:12]:
-        if line.startswith("date: "):
-            value = yaml.safe_load(line[6:])
-            return value.year if isinstance(value, datetime | date) else None
-    return None
+    value = front_matter_value(text, "date")
+    return value.year if isinstance(value, datetime | date) else None
 
 
 def _page_text(capture: Capture) -> str:
@@ -165,11 +160,8 @@ async def _one(post: Post, source: SourceConfig, tools: _Tools) -> tuple[Done, s
 
 
 def _old_title(text: str) -> str | None:
-    for line in text.split("\n", 12)[1:12]:
-        if line.startswith("title: "):
-            value = yaml.safe_load(line[7:])
-            return value if isinstance(value, str) else None
-    return None
+    value = front_matter_value(text, "title")
+    return value if isinstance(value, str) else None
 
 
 def _line_changes(old: str, new: str) -> tuple[int, int]:

@@ -190,6 +190,19 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def front_matter_value(text: str, key: str) -> object:
+    """The value of ``key`` in the front matter of a file ``render`` made (None when
+    it has none): read from that one line, not by parsing the whole head."""
+    lines = text.split("\n", len(FIXED_KEYS) + 32)
+    prefix = f"{key}: "
+    for line in lines[1:]:
+        if line == "---":
+            break
+        if line.startswith(prefix):
+            return yaml.safe_load(line[len(prefix) :])
+    return None
+
+
 def with_new_content(text: str, title: str, body: str) -> str | None:
     """The file ``text`` (one ``render`` made) with a new title and body, every other
     line as it was (``date:``, the time comment, ``from:``, author, tags, extra

@@ -521,16 +521,6 @@ class State:
                 (capture.file, capture.offset, capture.length, source, entry_id),
             )
 
-    def capture_of(self, source: str, entry_id: str) -> CaptureRef | None:
-        """Where the page a post was made from is captured, if it is."""
-        with self._errors():
-            row = self._db.execute(
-                "SELECT capture, capture_offset, capture_length FROM entries"
-                " WHERE source = ? AND entry_id = ? AND capture IS NOT NULL",
-                (source, entry_id),
-            ).fetchone()
-        return CaptureRef(row[0], row[1], row[2]) if row else None
-
     def capture_end(self, file: str) -> int | None:
         """Where the last capture recorded in ``file`` ends (None: none is)."""
         with self._errors():

@@ -21,6 +21,7 @@ from scraper.render import (
     flow_sequence,
     fold_line,
     format_date,
+    front_matter_value,
     identity_suffix,
     is_portable_name,
     markdown_link,
@@ -456,3 +457,12 @@ def test_the_plain_scalar_shortcut_agrees_with_the_yaml_parse(text: str, flow: b
             for loader in LOADERS:
                 assert yaml.load(document, Loader=loader) == {"k": [folded] if flow else folded}
         assert fast == slow
+
+
+def test_a_front_matter_value_is_read_from_its_line() -> None:
+    text = render(article(title='A "quoted": title'))
+    assert front_matter_value(text, "title") == 'A "quoted": title'
+    assert front_matter_value(text, "from") == SEED_URL
+    assert front_matter_value(text, "date") == FETCHED  # min(published, fetched)
+    assert front_matter_value(text, "guid") is None  # not in the front matter
+    assert front_matter_value(text + "guid: below the front matter\n", "guid") is None

@@ -34,6 +34,11 @@ def state(path: Path) -> Iterator[State]:
         yield s
 
 
+def capture_of(state: State, source: str, entry_id: str) -> CaptureRef | None:
+    """The capture the state says a post was made from (None: no such post or none)."""
+    return next((p.capture for p in state.posts([source]) if p.entry_id == entry_id), None)
+
+
 def test_creates_folder_schema_and_wal(path: Path) -> None:
     State(path).close()
     db = sqlite3.connect(path)
@@ -67,7 +72,7 @@ def test_a_state_from_before_captures_is_migrated_keeping_its_entries(path: Path
     db.close()
     with State(path) as state:
         assert state.entries("zaobao", ["id1"])["id1"].path == "_posts/a.md"
-        assert state.capture_of("zaobao", "id1") is None
+        assert capture_of(state, "zaobao", "id1") is None
 
 
 def test_a_post_remembers_its_capture(state: State) -> None:
@@ -77,13 +82,13 @@ def test_a_post_remembers_its_capture(state: State) -> None:
     state.mark_done(
         "zaobao", "id2", URL + "2", "_posts/b.md", NOW, capture=CaptureRef(file, 1200, 90)
     )
-    assert state.capture_of("zaobao", "id1") == CaptureRef(file, 300, 400)
+    assert capture_of(state, "zaobao", "id1") == CaptureRef(file, 300, 400)
     assert state.capture_end(file) == 1290
     assert state.capture_end("other.warc.gz") is None
     # marked done again without a capture (found in the archive): the capture stays
     state.mark_done("zaobao", "id1", URL, "_posts/a.md", NOW)
-    assert state.capture_of("zaobao", "id1") == CaptureRef(file, 300, 400)
-    assert state.capture_of("zaobao", "missing") is None
+    assert capture_of(state, "zaobao", "id1") == CaptureRef(file, 300, 400)
+    assert capture_of(state, "zaobao", "missing") is None
 
 
 def test_a_newer_schema_is_refused(path: Path) -> None:
@@ -400,7 +405,7 @@ def test_a_capture_noted_before_the_post_is_kept_when_it_is_recovered(state: Sta
     state.note_capture("zb", "id1", ref)
     assert state.entries("zb", ["id1"])["id1"].status == "seen"
     state.mark_done("zb", "id1", URL, "_posts/a.md", NOW)  # recovered: no capture given
-    assert state.capture_of("zb", "id1") == ref
+    assert capture_of(state, "zb", "id1") == ref
     assert state.capture_end(ref.file) == 677
 
 

@@ -262,7 +262,7 @@ class _Walker:
         links = []
         for element in node.traverse():  # the node itself first
             attrs = element.attributes
-            if attrs and _MARKUP_IN_VALUES(attrs.values()):
+            if attrs and _markup_in_values(attrs.values()):
                 return None  # the serialisation is cut at tags: keep it unambiguous
             if element.mem_id == key:
                 continue
@@ -469,7 +469,7 @@ _EMPTY_INLINE = re.compile(r"<([a-z][a-z0-9-]*)\b[^>]*>( ?)</\1>")
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")
 
 
-def _MARKUP_IN_VALUES(values: Iterable[str | None]) -> bool:
+def _markup_in_values(values: Iterable[str | None]) -> bool:
     joined = "".join(filter(None, values))
     return "<" in joined or ">" in joined
 
