@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from html import escape
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,16 @@ class Story:
     @property
     def path(self) -> str:
         return "/" + self.url.split("/", 3)[3]
+
+
+def serve_stories(site: Any, feed: str, count: int, published: datetime) -> list[str]:
+    """``count`` stories of news.example.test behind the RSS ``feed`` on the loopback
+    ``site``, each page served; their URLs."""
+    stories = [make_story("https://news.example.test", n, published) for n in range(1, count + 1)]
+    site.add(feed, rss2(stories), content_type="application/rss+xml")
+    for story in stories:
+        site.add(story.url, article_page(story))
+    return [story.url for story in stories]
 
 
 def make_story(host: str, n: int, published: datetime, lang: str = "en") -> Story:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Project
-from newsfixtures import article_page, make_story, rss2
+from newsfixtures import serve_stories
 
 from scraper.captures import (
     WarcCaptures,
@@ -158,11 +158,7 @@ FEED = "https://news.example.test/rss.xml"
 
 
 def serve(project: Project, count: int = 3) -> list[str]:
-    stories = [make_story("https://news.example.test", n, WHEN) for n in range(1, count + 1)]
-    project.site.add(FEED, rss2(stories), content_type="application/rss+xml")
-    for story in stories:
-        project.site.add(story.url, article_page(story))
-    return [story.url for story in stories]
+    return serve_stories(project.site, FEED, count, WHEN)
 
 
 def captured(project: Project) -> dict[str, CaptureRef]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 from conftest import Project, front_matter
-from newsfixtures import article_page, make_story, rss2
+from newsfixtures import serve_stories
 
 from scraper.state import acquire_lock
 
@@ -25,21 +25,19 @@ FIXED_RULE = {
 
 
 def serve(project: Project, count: int = 3) -> list[str]:
-    stories = [make_story("https://news.example.test", n, WHEN) for n in range(1, count + 1)]
-    project.site.add(FEED, rss2(stories), content_type="application/rss+xml")
-    for story in stories:
-        project.site.add(story.url, article_page(story))
-    return [story.url for story in stories]
+    return serve_stories(project.site, FEED, count, WHEN)
 
 
 def configure(project: Project, **extra: object) -> None:
     project.write_config([{"name": "news", "url": FEED}], captures="warc", **extra)
 
 
-def fix_rule(project: Project) -> None:
+def fix_rule(project: Project, **extra: object) -> None:
+    """The rule written after the first run, in rules_dir, and the config using it."""
     rules = project.root / "rules"
     rules.mkdir(exist_ok=True)
     (rules / "example-news.yaml").write_text(yaml.safe_dump(FIXED_RULE), encoding="utf-8")
+    configure(project, rules_dir="rules", **extra)
 
 
 def texts(project: Project) -> dict[Path, str]:
@@ -63,7 +61,6 @@ def body_of(text: str) -> list[str]:
 def test_reextract_rewrites_body_keeping_every_other_line(project: Project) -> None:
     before = archived(project)
     fix_rule(project)
-    configure(project, rules_dir="rules")
     run = project.scrape("reextract")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "news: 3 rewritten, 0 unchanged, 0 skipped" in run.stdout
@@ -89,7 +86,6 @@ def test_reextract_rewrites_body_keeping_every_other_line(project: Project) -> N
 def test_dry_run_says_what_would_change_and_writes_nothing(project: Project) -> None:
     before = archived(project, 2)
     fix_rule(project)
-    configure(project, rules_dir="rules")
     run = project.scrape("reextract", "--dry-run")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "news: 2 would rewrite, 0 unchanged, 0 skipped" in run.stdout
@@ -105,7 +101,6 @@ def test_a_post_edited_by_hand_is_left_alone_and_listed(project: Project) -> Non
     hand = before[edited].replace("</div>\n", "<p>An editor's note.</p>\n</div>\n")
     edited.write_text(hand, encoding="utf-8")
     fix_rule(project)
-    configure(project, rules_dir="rules")
     run = project.scrape("reextract")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "news: 1 rewritten, 0 unchanged, 1 skipped" in run.stdout
@@ -139,7 +134,6 @@ def test_an_unreadable_capture_is_skipped_and_the_rest_goes_on(project: Project)
     with warc.open("r+b") as f:  # the last record torn: a foreign tool cut the file
         f.truncate(last_offset + 40)
     fix_rule(project)
-    configure(project, rules_dir="rules")
     run = project.scrape("reextract")
     assert run.returncode == 1, run.stdout + run.stderr
     assert "news: 2 rewritten, 0 unchanged, 1 skipped" in run.stdout
@@ -152,7 +146,6 @@ def test_an_unreadable_capture_is_skipped_and_the_rest_goes_on(project: Project)
 def test_since_and_until_choose_by_the_day_of_capture(project: Project) -> None:
     before = archived(project, 2)
     fix_rule(project)
-    configure(project, rules_dir="rules")
     today = datetime.now(UTC).date()
     later = project.scrape("reextract", "--since", str(today + timedelta(days=2)))
     assert later.returncode == 0, later.stdout + later.stderr
@@ -176,8 +169,7 @@ def test_one_git_commit_for_the_rewritten_posts(project: Project) -> None:
     for key, value in (("user.email", "t@example.test"), ("user.name", "T")):
         subprocess.run([*git, "config", key, value], check=True)
     archived(project, 2, git={"commit": True})
-    fix_rule(project)
-    configure(project, rules_dir="rules", git={"commit": True})
+    fix_rule(project, git={"commit": True})
     run = project.scrape("reextract")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "git: committed" in run.stdout
