@@ -33,11 +33,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.statusandheaders import StatusAndHeaders
-from warcio.warcwriter import WARCWriter
-
 from scraper.archive import fsync_dir
 from scraper.logs import log_event
 from scraper.types import CaptureRef, Fetched
@@ -89,6 +84,10 @@ def records(page: Fetched, when: datetime) -> tuple[bytes, bytes, str]:
     """The response record and the request record of ``page``, each a gzip member,
     and the response's record id (pure: the same page and time, the same bytes but
     for the record ids)."""
+    # (warcio is imported where it is used: a run without captures never loads it)
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
     date = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     writer = WARCWriter(io.BytesIO(), gzip=True, warc_version="1.1")
     reason = page.reason or "OK"
@@ -117,6 +116,8 @@ def records(page: Fetched, when: datetime) -> tuple[bytes, bytes, str]:
 
 
 def _warcinfo(name: str) -> bytes:
+    from warcio.warcwriter import WARCWriter
+
     writer = WARCWriter(io.BytesIO(), gzip=True, warc_version="1.1")
     record = writer.create_warcinfo_record(
         name.rsplit("/", 1)[-1], {"software": "scraper", "format": "WARC File Format 1.1"}
@@ -124,7 +125,7 @@ def _warcinfo(name: str) -> bytes:
     return _serialised(writer, record)
 
 
-def _serialised(writer: WARCWriter, record: Any) -> bytes:
+def _serialised(writer: Any, record: Any) -> bytes:
     out = io.BytesIO()
     writer.out = out
     writer.write_record(record)
@@ -252,6 +253,9 @@ def read_capture(root: Path, ref: CaptureRef) -> Capture:
 
 
 def _records(f: io.BufferedReader) -> Iterator[Any]:
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
     try:
         yield from ArchiveIterator(f)
     except ArchiveLoadFailed as exc:

@@ -198,3 +198,11 @@ def test_the_observers_need_nothing_of_the_http_client() -> None:
     )
     modules = run.stdout
     assert "'httpx'" not in modules and "'scraper.http'" not in modules
+
+
+def test_a_run_without_captures_loads_no_warc_library() -> None:
+    code = "import sys, scraper.pipeline, scraper.wiring; print(sorted(sys.modules))"
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=clean_env()
+    )
+    assert "'warcio'" not in run.stdout and "'scraper.captures'" in run.stdout
