@@ -70,30 +70,33 @@ def parse_source(
         raise SourceError(
             source.url, "a listing source needs a `links:` selector or a site rule for its host"
         )
-    by_rule = rule is not None and not source.links
-    title_selector = rule.listing_title if rule and by_rule else None
+    own = rule if not source.links else None  # the rule whose listing part is used
+
+    def seen(matched: bool) -> tuple[RuleSeen, ...]:
+        return ((own.name, "listing", matched, fetched.url),) if own is not None else ()
+
     parsed = ParsedSource(entries=())
     for selector in selectors:
         parsed = parse_listing(
-            fetched.text, fetched.url, selector=selector, title_selector=title_selector
+            fetched.text,
+            fetched.url,
+            selector=selector,
+            title_selector=own.listing_title if own is not None else None,
         )
         if parsed.entries:
-            return parsed, ((rule.name, "listing", True, fetched.url),) if rule and by_rule else ()
-    missed: tuple[RuleSeen, ...] = (
-        ((rule.name, "listing", False, fetched.url),) if rule and by_rule else ()
-    )
-    if rule is not None and by_rule and rule.article_urls:
-        patterns = [re.compile(p) for p in rule.article_urls]
+            return parsed, seen(True)
+    if own is not None and own.article_urls:
+        patterns = [re.compile(p) for p in own.article_urls]
         found = links_matching(fetched.text, fetched.url, patterns)
         if found.entries:  # the selectors are stale, the articles still come
             problem = (
-                f"rule {rule.name}: no listing selector matched; {len(found.entries)} links "
+                f"rule {own.name}: no listing selector matched; {len(found.entries)} links "
                 "taken by their address (article_urls)"
             )
-            return replace(found, problem=problem), missed
+            return replace(found, problem=problem), seen(False)
     # An empty listing almost always means the site changed its layout: say so.
     reason = parsed.problem or "no article links found (has the page layout changed?)"
-    raise NoLinks(fetched.url, reason, missed)
+    raise NoLinks(fetched.url, reason, seen(False))
 
 
 def _may_be_html(fetched: Fetched) -> bool:
