@@ -106,6 +106,11 @@ _MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     ALTER TABLE entries ADD COLUMN missed TEXT;
     """,
+    # Nothing looks entries up by URL any more (the archive answers that): the index
+    # only cost a write per archived article.
+    """
+    DROP INDEX IF EXISTS entries_done_url;
+    """,
 )
 
 

@@ -43,7 +43,9 @@ def test_creates_folder_schema_and_wal(path: Path) -> None:
     State(path).close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 6
+    indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "entries_done_url" not in indexes and "entries_failed" in indexes
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"entries", "validators", "sources", "feed_digests"} <= tables
     plan = db.execute(
