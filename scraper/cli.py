@@ -291,8 +291,17 @@ def _extract(args: argparse.Namespace, settings: Settings | None) -> int:
     )
     article = article_of(Entry(id=url, link=url), got, source, datetime.now(UTC))
     # for writing rules: the tags the page gives, and which path made the body
-    print(render(replace(article, tags=got.tags, extra=(("extractor", got.method),))), end="")
+    post = render(replace(article, tags=got.tags, extra=(("extractor", got.method),)))
+    print(_without_null_author(post), end="")
     return EXIT_OK if got.body else EXIT_FAILED
+
+
+def _without_null_author(post: str) -> str:
+    """The post with no ``author: null`` line: in a preview, "null" reads as a fault
+    rather than as "the page names no author"."""
+    front_matter, end, rest = post.partition("\n---\n")
+    kept = [line for line in front_matter.split("\n") if line != "author: null"]
+    return "\n".join(kept) + end + rest
 
 
 def _rules(args: argparse.Namespace, settings: Settings | None) -> int:
@@ -362,7 +371,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             view = read_health(settings)
             rows = statuses(settings, view)
             now = datetime.now(UTC)
-            print(as_json(rows, view.rules) if args.json else format_text(rows, now, view.rules))
+            show = as_json if args.json else format_text
+            print(show(rows, now, view.rules))
             return EXIT_OK
         if command == "retry":
             return _retry(settings, args.names)

@@ -26,6 +26,7 @@ from pydantic import (
 
 from scraper.errors import ConfigError
 from scraper.validation import problems as validation_problems
+from scraper.validation import yaml_problem
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -318,5 +319,5 @@ def load_settings(path: Path) -> Settings:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(yaml_problem(str(path), exc, text)) from None
     return settings_from_dict(raw, path.resolve().parent, path.resolve())

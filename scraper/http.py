@@ -253,7 +253,7 @@ class Fetcher:
             except (httpx.HTTPError, httpx.InvalidURL, netguard.GuardError) as exc:
                 failure = _failure_for_exception(exc, phase, self._settings.timeout, url.host)
                 if hop > 1 and isinstance(exc, netguard.BlockedAddress):
-                    failure.reason += f" (redirected to {url})"
+                    failure.reason = exc.reason(redirected_to=str(url))
                 raise failure from None
 
     async def _vet_before_request(self, url: httpx.URL) -> None:

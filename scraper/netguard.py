@@ -47,14 +47,23 @@ class GuardError(Exception):
     """Base of the guard's refusals; the fetcher turns them into FetchError."""
 
 
+ALLOW_HINT = "set allow_private_networks: true in the config to allow it"
+
+
 class BlockedAddress(GuardError):
     def __init__(self, host: str, address: str, kind: str) -> None:
         self.host, self.address, self.kind = host, address, kind
-        if host == address:
-            reason = f"blocked: {address} is {_article(kind)} {kind} address"
+        super().__init__(self.reason())
+
+    def reason(self, redirected_to: str | None = None) -> str:
+        """``blocked: 127.0.0.1 is a loopback address (set allow_private_networks…)``,
+        with the redirect that led there, if one did, before the hint."""
+        if self.host == self.address:
+            what = f"blocked: {self.address} is {_article(self.kind)} {self.kind} address"
         else:
-            reason = f"blocked: {host} resolves to {kind} address {address}"
-        super().__init__(reason)
+            what = f"blocked: {self.host} resolves to {self.kind} address {self.address}"
+        via = f"redirected to {redirected_to}; " if redirected_to else ""
+        return f"{what} ({via}{ALLOW_HINT})"
 
 
 class HostNotFound(GuardError):

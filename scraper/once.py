@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, TextIO
 from scraper.config import Settings, SourceConfig
 from scraper.decide import due
 from scraper.gitsync import GitOutcome, publish
+from scraper.progress import Progress, plural
 from scraper.state import State
 from scraper.wiring import poll_once, select_sources
 
 if TYPE_CHECKING:
-    from scraper.progress import Progress
     from scraper.types import SourceResult
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -39,7 +39,7 @@ def summary(results: Sequence[SourceResult], *, quiet: bool = False) -> str:
         if r.error:
             status = f"FAILED: {r.error}"
         else:
-            status = f"new {r.new}, unchanged {r.unchanged}, failed {len(r.failed)}"
+            status = _counts(r)
             if r.waiting:
                 status += f", to retry {r.waiting}"
             if r.gave_up:
@@ -52,8 +52,20 @@ def summary(results: Sequence[SourceResult], *, quiet: bool = False) -> str:
         lines += [f"{'':<{width}}    {f.url}: {f.reason}" for f in r.failed]
     total = sum(r.new for r in results)
     failed = sum(1 for r in results if not r.ok)
-    lines.append(f"{len(results)} sources, {total} new articles, {failed} with failures")
+    lines.append(
+        f"{plural(len(results), 'source')}, {plural(total, 'new article')}, {failed} with failures"
+    )
     return "\n".join(lines)
+
+
+def _counts(r: SourceResult) -> str:
+    """``new 2, unchanged 5, failed 0``; ``not modified`` for a source that answered
+    304 (only its failed entries, if any were due, were tried)."""
+    if not r.not_modified:
+        return f"new {r.new}, unchanged {r.unchanged}, failed {len(r.failed)}"
+    if r.new or r.failed:
+        return f"not modified; retried: new {r.new}, failed {len(r.failed)}"
+    return "not modified"
 
 
 # cron starts jobs on the minute, give or take: a source due within it is due now
@@ -125,9 +137,7 @@ def run_once_command(
     progress: Progress | None = None
     if quiet and not level_given:
         logging.getLogger("scraper").setLevel(logging.ERROR)
-    elif not quiet and err.isatty():
-        from scraper.progress import Progress  # (only on a terminal: cron has none)
-
+    elif not quiet and err.isatty():  # (only on a terminal: cron has none)
         progress = Progress(err, total=len(sources))
         progress.attach(None if level_given else logging.WARNING)
     try:

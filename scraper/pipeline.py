@@ -15,6 +15,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from scraper.articles import Tally, archive_entries
@@ -176,7 +177,7 @@ async def _unchanged(  # noqa: PLR0917 (two callers, alike)
         failed=len(tally.failed),
         duration=since(started),
     )
-    return _result(source, tally)
+    return replace(_result(source, tally), not_modified=outcome == "304")
 
 
 def _digest(source: SourceConfig, answer: Fetched) -> str:

@@ -41,7 +41,8 @@ def fit(text: str, width: int) -> str:
     return "".join(out) + "…"
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """``1 source``, ``2 sources``, ``0 new articles``."""
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
@@ -63,9 +64,9 @@ class Progress(Observer):
 
     def line(self) -> str:
         parts = [
-            f"{self.done}/{self.total} sources",
-            f"{_plural(self.written, 'article')} written",
-            _plural(self.errors, "error"),
+            f"{self.done}/{plural(self.total, 'source')}",
+            f"{plural(self.written, 'article')} written",
+            plural(self.errors, "error"),
         ]
         if self.active:
             parts.append("polling " + ", ".join(self.active))

@@ -42,6 +42,13 @@ class SourceStatus:
     def given_up(self) -> int:
         return sum(1 for f in self.failed if self.is_given_up(f))
 
+    def overdue(self, now: datetime) -> bool:
+        """A poll is expected (the source is configured and enabled) and its time
+        has passed: the daemon is not running, or is behind."""
+        return (
+            self.configured and self.enabled and self.next_poll is not None and self.next_poll < now
+        )
+
     def next_try(self, entry: EntryRecord) -> datetime | None:
         """When a failed article is tried again; None once given up (or unknown)."""
         if self.is_given_up(entry) or entry.last_try is None:
@@ -95,23 +102,33 @@ def statuses(settings: Settings, view: StateView) -> list[SourceStatus]:
     return out
 
 
-def _ago(when: datetime, now: datetime) -> str:
-    seconds = (now - when).total_seconds()
-    future = seconds < 0
-    seconds = abs(seconds)
+def _amount(seconds: float) -> str:
+    """``22m``, ``3h``, ``45s``: a length of time, roughly."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
-            amount = f"{seconds / size:.0f}{unit}"
-            break
-    else:
-        amount = f"{seconds:.0f}s"
-    return f"in {amount}" if future else f"{amount} ago"
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _ago(when: datetime, now: datetime) -> str:
+    seconds = (now - when).total_seconds()
+    return f"in {_amount(-seconds)}" if seconds < 0 else f"{_amount(seconds)} ago"
+
+
+def _stamp(when: datetime) -> str:
+    return f"{when.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}Z"
 
 
 def _when(when: datetime | None, now: datetime, never: str = "never") -> str:
     if when is None:
         return never
-    return f"{when.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}Z ({_ago(when, now)})"
+    return f"{_stamp(when)} ({_ago(when, now)})"
+
+
+def _next_poll(s: SourceStatus, now: datetime) -> str:
+    if s.next_poll is not None and s.overdue(now):
+        return f"{_stamp(s.next_poll)} (overdue by {_amount((now - s.next_poll).total_seconds())})"
+    return _when(s.next_poll, now, "when the daemon starts")
 
 
 def _state_word(s: SourceStatus) -> str:
@@ -142,7 +159,7 @@ def format_text(rows: Sequence[SourceStatus], now: datetime, rules: Sequence[Rul
         if s.failed:
             lines += _failed_lines(s, now)
         if s.configured and s.enabled:
-            lines.append(f"  next poll     {_when(s.next_poll, now, 'when the daemon starts')}")
+            lines.append(f"  next poll     {_next_poll(s, now)}")
         blocks.append("\n".join(lines))
     if rules:
         blocks.append("\n".join(["rules", *(_rule_line(p, now) for p in rules)]))
@@ -184,8 +201,9 @@ def _iso(when: datetime | None) -> str | None:
     return None if when is None else when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def as_json(rows: Sequence[SourceStatus], rules: Sequence[RulePart] = ()) -> str:
-    """``{"sources": [{"name": …, "last_success": "…Z" | null, …}], "rules": […]}``."""
+def as_json(rows: Sequence[SourceStatus], now: datetime, rules: Sequence[RulePart] = ()) -> str:
+    """``{"sources": [{"name": …, "last_success": "…Z" | null, …}], "rules": […]}``;
+    ``overdue`` is whether ``next_poll`` has passed (at ``now``) with no poll since."""
     doc: dict[str, Any] = {
         "sources": [
             {
@@ -198,6 +216,7 @@ def as_json(rows: Sequence[SourceStatus], rules: Sequence[RulePart] = ()) -> str
                 "consecutive_failures": s.consecutive_failures,
                 "articles": s.articles,
                 "next_poll": _iso(s.next_poll),
+                "overdue": s.overdue(now),
                 "failed_articles": [
                     {
                         "url": f.url,

@@ -127,7 +127,7 @@ class SourceResult:
 
     source: str
     new: int = 0  # files written
-    unchanged: int = 0  # entries already archived (or feed answered 304)
+    unchanged: int = 0  # entries already archived
     gave_up: int = 0  # entries no longer tried: they failed ``max_attempts`` times
     waiting: int = 0  # failed entries whose next try is not due yet
     failed: tuple[EntryFailure, ...] = ()
@@ -136,6 +136,9 @@ class SourceResult:
     written: tuple[str, ...] = ()  # relpaths written
     # the parts of site rules that found nothing in this poll: "zaobao listing"
     stale_rules: tuple[str, ...] = ()
+    # the source's page answered 304 Not Modified: nothing was parsed (failed
+    # entries that were due were still tried)
+    not_modified: bool = False
 
     @property
     def ok(self) -> bool:

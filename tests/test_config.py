@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import Project
 
 from scraper.config import load_settings, parse_duration, parse_size, settings_from_dict
 from scraper.errors import ConfigError
@@ -110,6 +111,40 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     scalar.write_text("just a string\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(scalar)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "says"),
+    [
+        (
+            "sources:\n  - name: a\n   url: http://x.test/\n",
+            "line 3, column 4",
+            "(while parsing a block collection from line 2, column 3)",
+        ),
+        ("archive_dir: archive\nsources: [\n", "line 3, column 1", "but found '<stream end>'"),
+        ('archive_dir: "arch\n', "line 2, column 1", "while scanning a quoted scalar"),
+        ("sources: []\nproxy: x\x07y\n", "line 2, column 9", "character U+0007"),
+    ],
+)
+def test_a_yaml_syntax_error_names_the_file_line_and_column(
+    tmp_path: Path, text: str, where: str, says: str
+) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{path}: {where}: not valid YAML: "), problem
+    assert says in problem
+    assert "<unicode string>" not in problem and "\n" not in problem
+
+
+def test_scrape_check_of_a_config_with_a_yaml_syntax_error_exits_2(project: Project) -> None:
+    project.config.write_text("sources:\n  - name: a\n    url: [http://x.test/\n", "utf-8")
+    result = project.scrape("check")
+    assert result.returncode == 2
+    assert f"{project.config}: line 4, column 1: not valid YAML: " in result.stderr
+    assert "<unicode string>" not in result.stderr
 
 
 def test_empty_file_gives_defaults(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ from scraper.http import Fetcher
 from scraper.types import Fetched
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+# what every refusal ends with: how to allow the address when it is wanted
+HINT = " (set allow_private_networks: true in the config to allow it)"
 
 
 @pytest.fixture(autouse=True)
@@ -156,7 +158,9 @@ def test_backend_refuses_a_name_with_any_private_address(monkeypatch: pytest.Mon
     inner = RecordingBackend()
     with pytest.raises(netguard.BlockedAddress) as caught:
         asyncio.run(netguard.GuardedBackend(inner).connect_tcp("rebind.example", 80, 5))
-    assert str(caught.value) == "blocked: rebind.example resolves to private address 10.0.0.1"
+    assert (
+        str(caught.value) == f"blocked: rebind.example resolves to private address 10.0.0.1{HINT}"
+    )
     assert inner.calls == []
 
 
@@ -170,12 +174,12 @@ def test_backend_refuses_unix_sockets() -> None:
 
 def test_loopback_is_blocked_by_address_and_by_name(origin: Loopback) -> None:
     error = blocked(origin.url("/article"))
-    assert error.reason == "blocked: 127.0.0.1 is a loopback address"
+    assert error.reason == f"blocked: 127.0.0.1 is a loopback address{HINT}"
     error = blocked(origin.url("/article", "localhost"))
-    assert error.reason == "blocked: localhost resolves to loopback address 127.0.0.1"
-    assert blocked(origin.url("/", "[::1]")).reason == "blocked: ::1 is a loopback address"
+    assert error.reason == f"blocked: localhost resolves to loopback address 127.0.0.1{HINT}"
+    assert blocked(origin.url("/", "[::1]")).reason == f"blocked: ::1 is a loopback address{HINT}"
     assert blocked("http://169.254.169.254/latest/meta-data/").reason == (
-        "blocked: 169.254.169.254 is a link-local address"
+        f"blocked: 169.254.169.254 is a link-local address{HINT}"
     )
     assert origin.requests == []
 
@@ -194,7 +198,7 @@ def test_names_are_checked_where_the_connection_is_made(
     page = get(f"http://public.example:{origin.port}/article")
     assert page.text == f"<p>article for public.example:{origin.port}</p>"
     error = blocked(f"http://rebind.example:{origin.port}/article")
-    assert error.reason == "blocked: rebind.example resolves to private address 10.9.8.7"
+    assert error.reason == f"blocked: rebind.example resolves to private address 10.9.8.7{HINT}"
     assert len(origin.requests) == 1
 
 
@@ -217,7 +221,9 @@ def test_a_redirect_to_a_private_address_is_blocked(
     origin.routes["/start"] = lambda h: h.reply(302, headers={"Location": location})
     origin.routes["/secret"] = lambda h: h.reply(200, b"secret")
     error = blocked(origin.url("/start"))
-    assert error.reason.endswith(f"(redirected to {location})")
+    assert error.reason.endswith(
+        f"(redirected to {location}; set allow_private_networks: true in the config to allow it)"
+    )
     assert origin.paths() == ["/start"]
 
 
@@ -264,13 +270,14 @@ def test_through_a_proxy_the_target_is_checked_before_the_request(
 ) -> None:
     proxy_url = proxy.url("")
     assert blocked(origin.url("/article", "localhost"), proxy=proxy_url).reason == (
-        "blocked: localhost resolves to loopback address 127.0.0.1"
+        f"blocked: localhost resolves to loopback address 127.0.0.1{HINT}"
     )
     blocked("http://192.168.0.1/", proxy=proxy_url)
     origin.routes["/start"] = lambda h: h.reply(302, headers={"Location": "http://127.0.0.1/x"})
     error = blocked("http://news.example.test/start", proxy=proxy_url)
     assert error.reason == (
-        "blocked: 127.0.0.1 is a loopback address (redirected to http://127.0.0.1/x)"
+        "blocked: 127.0.0.1 is a loopback address (redirected to http://127.0.0.1/x; "
+        "set allow_private_networks: true in the config to allow it)"
     )
     assert proxy.paths() == ["http://news.example.test/start"]
 

@@ -18,9 +18,10 @@ from conftest import Project, clean_env
 from newsfixtures import Story, article_page, make_story, rss2
 
 from scraper.decide import EntryRecord
+from scraper.once import summary
 from scraper.progress import Progress, display_width, fit
-from scraper.status import SourceStatus, format_text
-from scraper.types import SourceResult
+from scraper.status import SourceStatus, as_json, format_text
+from scraper.types import EntryFailure, SourceResult
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 FEED = "https://news.example.test/rss.xml"
@@ -90,7 +91,7 @@ def test_at_a_terminal_log_level_asks_for_the_info_lines_too(project: Project) -
     code, _, terminal = run_in_terminal(project, "--once", "--log-level", "info")
     assert code == 0
     assert "article.written" in terminal
-    assert "scrape: 1/1 sources · 2 articles written · 0 errors" in terminal
+    assert "scrape: 1/1 source · 2 articles written · 0 errors" in terminal
 
 
 def test_not_at_a_terminal_plain_log_lines(project: Project) -> None:
@@ -115,7 +116,43 @@ def test_quiet_prints_only_failures_and_the_total(project: Project) -> None:
     assert not any(line.startswith("rss") for line in lines)
     again = project.scrape("run", "--once", "-q", "--source", "rss")
     assert again.returncode == 0
-    assert again.stdout == "1 sources, 0 new articles, 0 with failures\n"
+    assert again.stdout == "1 source, 0 new articles, 0 with failures\n"
+
+
+def test_summary_counts_in_the_singular_and_says_not_modified() -> None:
+    one = summary([SourceResult(source="a", new=1)])
+    assert one.splitlines()[-1] == "1 source, 1 new article, 0 with failures"
+    results = [
+        SourceResult(source="feed", not_modified=True),
+        SourceResult(
+            source="retry",
+            new=1,
+            failed=(EntryFailure("https://x.test/2", "HTTP 500"),),
+            not_modified=True,
+        ),
+        SourceResult(source="page", new=2, unchanged=3),
+    ]
+    lines = summary(results).splitlines()
+    assert lines[0] == "feed   not modified"
+    assert lines[1] == "retry  not modified; retried: new 1, failed 1"
+    assert lines[3] == "page   new 2, unchanged 3, failed 0"
+    assert lines[-1] == "3 sources, 3 new articles, 1 with failures"
+
+
+def test_a_feed_that_answers_304_is_reported_not_modified(project: Project) -> None:
+    story = make_story("https://news.example.test", 1, T0)
+    project.site.add(story.url, article_page(story))
+    project.site.add(
+        FEED, rss2([story]), content_type="application/rss+xml", headers={"ETag": '"v1"'}
+    )
+    project.write_config([{"name": "rss", "url": FEED}])
+    first = project.scrape("--once")
+    assert "rss  new 1, unchanged 0, failed 0" in first.stdout, first.stdout
+    second = project.scrape("--once")
+    assert second.returncode == 0, second.stderr
+    assert project.site.hits("/rss.xml")[-1].headers.get("If-None-Match") == '"v1"'
+    assert second.stdout.splitlines()[0] == "rss  not modified"
+    assert "new 0, unchanged 0" not in second.stdout
 
 
 def test_exit_status_config_error_is_2(project: Project) -> None:
@@ -189,8 +226,10 @@ def test_status_before_and_after_runs(project: Project) -> None:
         "consecutive_failures": 0,
         "articles": 0,
         "next_poll": None,
+        "overdue": False,
         "failed_articles": [],
     }
+    assert rows["rss"]["overdue"] is False  # its next poll is ahead
 
 
 def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: Project) -> None:
@@ -229,6 +268,37 @@ def test_an_article_failing_max_attempts_times_is_given_up_and_said_so(project: 
     assert failed["url"] == bad.url and failed["attempts"] == 2 and failed["given_up"] is True
     assert failed["last_error"].startswith("HTTP 500") and failed["last_try"].endswith("Z")
     assert failed["next_try"] is None  # given up
+
+
+def _polled(name: str, next_poll: datetime, *, enabled: bool = True) -> SourceStatus:
+    return SourceStatus(
+        source=name,
+        configured=True,
+        enabled=enabled,
+        last_success=next_poll - timedelta(minutes=10),
+        last_error=None,
+        last_error_at=None,
+        consecutive_failures=0,
+        articles=1,
+        next_poll=next_poll,
+    )
+
+
+def test_status_says_a_next_poll_that_has_passed_is_overdue() -> None:
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    late = _polled("late", now - timedelta(minutes=22))
+    ahead = _polled("ahead", now + timedelta(minutes=10))
+    text = format_text([late, ahead], now)
+    assert "  next poll     2026-11-27 11:38:00Z (overdue by 22m)" in text
+    assert "  next poll     2026-11-27 12:10:00Z (in 10m)" in text
+    assert "ago" not in text.split("next poll", 1)[1].splitlines()[0]
+    rows = {r["name"]: r for r in json.loads(as_json([late, ahead], now))["sources"]}
+    assert rows["late"]["overdue"] is True and rows["late"]["next_poll"] == "2026-11-27T11:38:00Z"
+    assert rows["ahead"]["overdue"] is False
+    # a disabled source is polled by nobody: its old next poll is not overdue
+    off = _polled("off", now - timedelta(hours=3), enabled=False)
+    assert "overdue" not in format_text([off], now)
+    assert json.loads(as_json([off], now))["sources"][0]["overdue"] is False
 
 
 def test_status_lists_the_latest_failed_articles_and_counts_the_rest() -> None:
@@ -371,7 +441,7 @@ def test_due_polls_only_the_sources_whose_interval_or_backoff_has_passed(
     assert later.returncode == 0, later.stdout + later.stderr
     assert re.search(r"^down  not due", later.stdout, re.M)
     assert "rss  new 0, unchanged 0, failed 0" in later.stdout  # polled: the same feed
-    assert "1 sources, 0 new articles, 0 with failures" in later.stdout
+    assert "1 source, 0 new articles, 0 with failures" in later.stdout
     assert {r.path for r in project.site.requests} == {"/rss.xml"}
 
     alone = project.scrape("--due")

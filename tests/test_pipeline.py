@@ -280,6 +280,17 @@ def test_check_warns_of_a_config_without_sources(project: Project) -> None:
     assert "warning: no sources" in result.stdout
 
 
+def test_extract_of_a_page_naming_no_author_prints_no_author_line(project: Project) -> None:
+    story = make_story("https://news.example.test", 1, T0)
+    page = project.root / "page.html"
+    page.write_text(article_page(story), encoding="utf-8")  # no byline, no author meta
+    result = project.scrape("extract", str(page), "--url", story.url)
+    assert result.returncode == 0, result.stderr
+    keys = front_matter(result.stdout)
+    assert keys["from"] == story.url and keys["title"] == story.title
+    assert "author" not in keys and "author: null" not in result.stdout
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"), [(600, "10m"), (90, "90s"), (7200, "2h"), (86400, "1d"), (1.5, "1.5s")]
 )

@@ -81,7 +81,8 @@ def test_extra_dir_adds_and_overrides(tmp_path: Path) -> None:
             "cannot read the path",
         ),
         ("name: x\nhosts: []\nbody: [p]\n", "hosts", "at least one host"),
-        ("name: x\nhosts: [a.com]\nbody: [p\n", "", "not valid YAML"),
+        ("name: x\nhosts: [a.com]\nbody: [p\n", "line 4, column 1", "not valid YAML"),
+        ("name: x\nhosts: [a.com]\n body: [p]\n", "line 3, column 2", "not valid YAML"),
         ("- name: x\n", "", "must be a mapping"),
     ],
 )
@@ -94,6 +95,7 @@ def test_a_broken_rule_file_names_file_and_key(
     message = str(err.value)
     assert str(path) in message and says in message
     assert f"{path}: {where}:" in message if where else True
+    assert "<unicode string>" not in message
 
 
 def test_missing_extra_dir_and_duplicate_names(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from scraper.errors import ConfigError
 from scraper.extract.hydrate import parse_path
 from scraper.validation import problems as validation_problems
+from scraper.validation import yaml_problem
 
 __all__ = [
     "HydrationSource",
@@ -237,7 +238,7 @@ def parse_rule(text: str, origin: str) -> Rule:
     try:
         raw = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{origin}: not valid YAML: {exc}") from None
+        raise ConfigError(yaml_problem(origin, exc, text)) from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: a rule must be a mapping of keys to values")
     try:
