@@ -459,6 +459,32 @@ def test_the_plain_scalar_shortcut_agrees_with_the_yaml_parse(text: str, flow: b
         assert fast == slow
 
 
+_URL_CHARS = st.sampled_from([*"aZ09+.-:/?#[]@!$&'()*,;=%~_`{}|<>\\^\"", "://", ": ", " #", "#"])
+_URLISH = st.tuples(
+    st.sampled_from(["http", "https", "a", "z9+.-", "9x", "-x"]),
+    st.sampled_from(["://", ":/", ": //"]),
+    st.lists(_URL_CHARS, max_size=12).map("".join),
+).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_URLISH)
+def test_the_plain_url_shortcut_agrees_with_the_yaml_parse(text: str) -> None:
+    """A URL of printable ASCII without spaces is taken as plain without a parse
+    (every post's ``from:``): only where every reader gives the string back."""
+    fast = render_mod._PLAIN_URL.fullmatch(text) is not None
+    if fast:
+        assert render_mod._plain_is_safe(text, flow=False)
+        for loader in LOADERS:
+            assert yaml.load(f"k: {text}", Loader=loader) == {"k": text}
+
+
+def test_the_plain_url_shortcut_refuses_what_yaml_reads_otherwise() -> None:
+    for text in ("http://a/b:", "http://a #b", "9http://a", "http://a: b", "a b://c"):
+        assert render_mod._PLAIN_URL.fullmatch(text) is None
+    assert render_mod._PLAIN_URL.fullmatch("https://news.example/a?b=1&c=[2]#top")
+
+
 def test_a_front_matter_value_is_read_from_its_line() -> None:
     text = render(article(title='A "quoted": title'))
     assert front_matter_value(text, "title") == 'A "quoted": title'
