@@ -19,6 +19,14 @@ TRADITIONAL = (
     "台北上海雙城論壇確定12月1日舉辦，據聯合網報導，上海市台辦主任將率團訪問台北。"
     "兩岸交流在疫情期間受到影響，但雙方仍然保持溝通。"
 )
+JAPANESE = (
+    "政府は今日、物価高への対策として新しい経済対策をまとめました。"
+    "家庭の電気料金やガソリン代の負担を軽くするための支援が中心となります。"
+)
+KOREAN = (
+    "정부는 오늘 물가 상승에 대응하기 위한 새로운 경제 대책을 발표했습니다. "
+    "가정의 전기 요금과 휘발유 가격 부담을 줄이기 위한 지원이 중심입니다."
+)
 BEYOND_GBK = "𠀀𪚥 欧元符号€ 和 ḿ"  # four-byte GB18030 sequences; none of these are in GBK
 FRENCH = (
     "Le café est très bon à Paris. L'élève a reçu une récompense pour ses efforts. "
@@ -69,6 +77,69 @@ def test_chinese_without_declaration(text: str, encoding: str, codec: str) -> No
 def test_short_chinese_titles_without_declaration() -> None:
     check(page("中国新闻", "gbk"), None, "中国新闻", "gb18030")
     check(page("台灣新聞", "big5"), None, "台灣新聞", "big5hkscs")
+
+
+# --- Japanese and Korean without any declaration -----------------------------------
+# EUC-JP shares GB2312's kana rows, and EUC-KR's Hangul rows are GB2312's level-1
+# rows: read as GB18030 both come out as plausible Chinese.
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "codec"),
+    [
+        (JAPANESE, "euc_jp", "euc_jp"),
+        (JAPANESE, "shift_jis", "cp932"),
+        (JAPANESE, "cp932", "cp932"),
+        (KOREAN, "euc_kr", "cp949"),
+        (KOREAN, "cp949", "cp949"),
+        (JAPANESE, "utf-8", "utf-8"),
+        (KOREAN, "utf-8", "utf-8"),
+    ],
+)
+def test_japanese_and_korean_without_declaration(text: str, encoding: str, codec: str) -> None:
+    check(page(text, encoding), None, text, codec)
+    check(page(text, encoding), "text/html", text, codec)
+    check(page(text, encoding), "text/html; charset=iso-8859-1", text, codec)
+
+
+@pytest.mark.parametrize(
+    ("title", "encoding", "codec"),
+    [
+        ("日銀が緩和維持を決定", "euc_jp", "euc_jp"),
+        ("大阪で記録的な大雨", "euc_jp", "euc_jp"),
+        ("プロ野球が開幕", "euc_jp", "euc_jp"),
+        ("日銀が緩和維持を決定", "shift_jis", "cp932"),
+        ("한국은행 기준금리 동결", "euc_kr", "cp949"),
+        ("부산 해운대에 폭우", "euc_kr", "cp949"),
+        ("新加坡 组屋转售价格连续第三季下滑", "gbk", "gb18030"),  # a space, as in Korean
+        ("朱镕基旧作再版 读者排队购书", "gbk", "gb18030"),
+        ("臺灣選舉結果揭曉 投票率創新高", "big5", "big5hkscs"),
+    ],
+)
+def test_short_titles_without_declaration(title: str, encoding: str, codec: str) -> None:
+    check(HTML.format(head="", title=title, body=title).encode(encoding), None, title, codec)
+
+
+CHINESE_WORDS = (  # noqa: SIM905
+    "新加坡 政府 宣布 措施 当局 需求 官员 表示 安排 下个月 落实 总理 访问 经贸 合作 "
+    "研究 人员 古籍 出现 整理 台北 上海 论坛 举办 交流 影响 双方 保持 沟通 光明 日报 "
+    "客户端 广告 科技 频道 热门 评论 栏目 精粹 汽车 北京 大学 报道 记者"
+).split()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(CHINESE_WORDS), min_size=1, max_size=30),
+    punctuation=st.sampled_from(["", "，", "。", "、"]),
+    encoding=st.sampled_from(["gbk", "gb18030"]),
+)
+def test_chinese_is_never_read_as_japanese_or_korean(
+    words: list[str], punctuation: str, encoding: str
+) -> None:
+    """Without kana there is no Japanese reading, without spaces no Korean one."""
+    text = punctuation.join(words)
+    _, codec = decode_body(page(text, encoding), None)
+    assert codec not in ("euc_jp", "cp932", "cp949")
 
 
 # --- Chinese behind a lying or default header ----------------------------------------

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scraper.charset import decode_body
 from scraper.dates import parse_datetime
 from scraper.errors import ParseError
 from scraper.sources.feed import parse_feed
@@ -141,6 +142,223 @@ def test_utf8_label_on_windows_1252_bytes() -> None:
     parsed = parse_feed(body.encode("cp1252"), "https://e.com/")
     assert parsed.entries[0].title == "Café “quoted”"
     assert parsed.problem == "declared as utf-8 but read as cp1252"
+
+
+# Undeclared East Asian feeds: no encoding in the XML declaration, no charset in
+# the header. The fetcher's reading of the bytes (decode_body) is what reaches
+# parse_feed, as in source_page.
+JAPANESE_NEWS = [
+    (
+        "東京都、来月から新たな節電要請　企業に協力呼びかけ",
+        "電力の需給が厳しくなる見通しを受けて、都は企業や家庭に協力を求めました。",
+    ),
+    (
+        "日銀が金融政策決定会合　大規模緩和の維持を決定",
+        "物価の動きを慎重に見極める必要があるとして、現在の政策を続けることを決めました。",
+    ),
+    (
+        "大阪で記録的な大雨　一部の地域に避難指示",
+        "気象台によりますと、雨は今夜遅くまで続く見込みで、土砂災害に警戒が必要です。",
+    ),
+    (
+        "新型ロケットの打ち上げに成功　宇宙機構が発表",
+        "ロケットは予定どおりの軌道に衛星を投入し、関係者から拍手がわき起こりました。",
+    ),
+    (
+        "プロ野球、開幕戦は満員の観客でにぎわう",
+        "球場の周りには朝早くからファンが列を作り、選手たちに声援を送っていました。",
+    ),
+]
+KOREAN_NEWS = [
+    (
+        "서울시, 다음 달부터 대중교통 요금 인상",
+        "시는 적자 누적으로 요금 조정이 불가피하다고 설명했습니다.",
+    ),
+    (
+        "한국은행 기준금리 동결…물가 상승세 여전",
+        "금융통화위원회는 물가 흐름을 더 지켜볼 필요가 있다고 밝혔습니다.",
+    ),
+    (
+        "부산 해운대에 폭우…일부 지역 대피령",
+        "기상청은 오늘 밤까지 많은 비가 내릴 것으로 예보했습니다.",
+    ),
+    (
+        "국산 위성 발사 성공, 우주항공청 발표",
+        "위성은 예정된 궤도에 진입해 지상국과 교신에 성공했습니다.",
+    ),
+    ("프로야구 개막전 만원 관중 몰려", "경기장 주변에는 아침부터 팬들이 길게 줄을 섰습니다."),
+]
+CHINESE_NEWS = [
+    ("新加坡宣布新措施应对需求上升", "当局周四宣布新的措施，官员表示相关安排将在下个月逐步落实。"),
+    (
+        "中国央行维持贷款市场报价利率不变",
+        "分析人士认为，这符合市场预期，未来仍有进一步调整的空间。",
+    ),
+    ("台風過境　多地停班停課", "氣象局表示，颱風中心預計今晚離開，民眾仍須注意強風豪雨。"),
+]
+
+
+def _undeclared_rss(items: list[tuple[str, str]]) -> str:
+    """An RSS feed of ``items`` (title, text) titled by its first title's first word."""
+    body = "".join(
+        f"<item><title>{title}</title><link>https://news.example.jp/{n}</link>"
+        f"<description>{text}</description></item>"
+        for n, (title, text) in enumerate(items)
+    )
+    return (
+        f'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>{_first_word(items)}</title>'
+        f"<link>https://news.example.jp/</link>{body}</channel></rss>"
+    )
+
+
+def _first_word(items: list[tuple[str, str]]) -> str:
+    return items[0][0].replace("\u3000", " ").split()[0]
+
+
+def _seen(title: str) -> str:
+    """A title as the feed path gives it: whitespace (the ideographic space too) collapsed."""
+    return " ".join(title.split())
+
+
+def _parse_as_fetched(content: bytes) -> tuple[ParsedSource, str]:
+    _, codec = decode_body(content, "application/rss+xml")
+    return parse_feed(content, "https://news.example.jp/rss", encoding=codec), codec
+
+
+@pytest.mark.parametrize(
+    ("items", "encoding", "codec"),
+    [
+        (JAPANESE_NEWS, "euc_jp", "euc_jp"),
+        (JAPANESE_NEWS, "shift_jis", "cp932"),
+        (KOREAN_NEWS, "euc_kr", "cp949"),
+        (KOREAN_NEWS, "cp949", "cp949"),
+        (CHINESE_NEWS[:2], "gbk", "gb18030"),
+        (CHINESE_NEWS[:2], "gb2312", "gb18030"),
+        (CHINESE_NEWS[2:], "big5", "big5hkscs"),
+    ],
+)
+def test_undeclared_east_asian_feeds_read_in_their_language(
+    items: list[tuple[str, str]], encoding: str, codec: str
+) -> None:
+    parsed, used = _parse_as_fetched(_undeclared_rss(items).encode(encoding))
+    assert used == codec
+    assert [e.title for e in parsed.entries] == [_seen(title) for title, _ in items]
+    assert items[0][1] in (parsed.entries[0].content or "")
+    assert parsed.title == _first_word(items)
+    assert parsed.problem is None
+
+
+@pytest.mark.parametrize(
+    ("title", "encoding", "codec"),
+    [
+        ("日銀が大規模緩和の維持を決定", "euc_jp", "euc_jp"),
+        ("プロ野球、開幕戦はにぎわう", "euc_jp", "euc_jp"),
+        ("한국은행 기준금리 동결", "euc_kr", "cp949"),
+        ("프로야구 개막전 만원 관중", "euc_kr", "cp949"),
+        ("中国新闻", "gbk", "gb18030"),
+        ("台灣新聞", "big5", "big5hkscs"),
+    ],
+)
+def test_a_feed_of_one_short_title_is_read_in_its_language(
+    title: str, encoding: str, codec: str
+) -> None:
+    parsed, used = _parse_as_fetched(_undeclared_rss([(title, "")]).encode(encoding))
+    assert used == codec
+    assert parsed.entries[0].title == title
+
+
+@pytest.mark.parametrize(
+    ("label", "codec", "title"),
+    [
+        ("euc-kr", "cp949", "똠방각하 대중교통 요금"),  # 똠: Windows-949 only
+        ("shift_jis", "cp932", "①株式会社㈱の決算"),  # ① ㈱: Windows-31J only
+    ],
+)
+def test_declared_east_asian_labels_read_as_the_browsers_superset(
+    label: str, codec: str, title: str
+) -> None:
+    body = f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><item>'
+    body += f"<title>{title}</title><link>https://e.com/1</link></item></channel></rss>"
+    parsed = parse_feed(body.encode(codec), "https://e.com/")
+    assert parsed.entries[0].title == title
+    assert parsed.problem is None
+
+
+# --- titles ------------------------------------------------------------------
+
+_LEAKS = ("script", "alert", "boom", "track(", "<!", "-->", "DOCTYPE", "display", "color")
+
+
+def test_atom_titles_are_the_text_a_reader_sees() -> None:
+    parsed = _parse("titles-atom.xml")
+    assert parsed.title == "Harbour Notes"
+    assert [e.title for e in parsed.entries] == [
+        "Ferry timetable changes from Monday",
+        "Night market reopens",
+        "Port strike ends",
+        "Library extends its opening hours",
+        "Bridge inspection passed",
+        "Rain warning issued",
+        "Use the <blink> tag sparingly",  # type="text": brackets are the title's words
+        "Why <marquee> scrolls & <b> is bold",  # no type: text too, in Atom
+        "Tides this week & next updated",
+    ]
+    for title in [parsed.title, *(e.title for e in parsed.entries)]:
+        assert not any(leak in (title or "") for leak in _LEAKS), title
+
+
+def test_rss_titles_with_markup_are_read_as_html() -> None:
+    parsed = _parse("titles-rss.xml")
+    assert parsed.title == "Town Crier"
+    assert [e.title for e in parsed.entries] == [
+        "Council votes on the budget",
+        "School term starts early",
+        "Museum reopens",
+        "Market prices hold steady",
+        "Tide tables for May",
+        "Harbour dredging",
+        "Fish & chips: 3 < 4 and a<b",  # no markup: kept, entities decoded
+    ]
+    for title in [parsed.title, *(e.title for e in parsed.entries)]:
+        assert not any(leak in (title or "") for leak in _LEAKS), title
+
+
+def test_atom03_escaped_titles_follow_their_declared_type() -> None:
+    body = (
+        '<feed version="0.3" xmlns="http://purl.org/atom/ns#">'
+        '<title type="text/plain" mode="escaped">The &lt;blink&gt; tag, revisited</title>'
+        '<entry><title type="text/plain" mode="escaped">Use the &lt;blink&gt; tag</title>'
+        '<link rel="alternate" type="text/html" href="https://e.com/1"/><id>1</id></entry>'
+        '<entry><title type="text/html" mode="escaped">&lt;!DOCTYPE html&gt;&lt;script&gt;'
+        "x()&lt;/script&gt;Crazy &lt;b&gt;title&lt;/b&gt;</title>"
+        '<link rel="alternate" type="text/html" href="https://e.com/2"/><id>2</id></entry>'
+        "</feed>"
+    )
+    parsed = parse_feed(body.encode(), "https://e.com/atom")
+    assert parsed.title == "The <blink> tag, revisited"
+    assert [e.title for e in parsed.entries] == ["Use the <blink> tag", "Crazy title"]
+
+
+def test_json_feed_titles_are_read_as_what_a_reader_sees() -> None:
+    """JSON Feed declares no title type and real feeds put HTML in them: markup is
+    read as HTML (scripts and comments dropped), other text kept as written."""
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Notes on &lt;blink&gt;",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "https://e.com/1",
+                    "title": "<b>Bold</b> &amp; co<script>x()</script>",
+                },
+                {"id": "2", "url": "https://e.com/2", "title": "3 < 4 <!-- hidden -->"},
+            ],
+        }
+    )
+    parsed = parse_feed(body.encode(), "https://e.com/feed.json")
+    assert parsed.title == "Notes on <blink>"
+    assert [e.title for e in parsed.entries] == ["Bold & co", "3 < 4"]
 
 
 # --- safety ------------------------------------------------------------------

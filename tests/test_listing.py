@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
+from scraper.charset import decode_body
 from scraper.errors import ParseError
 from scraper.sources.common import same_site, site_of
 from scraper.sources.listing import links_matching, node_text, parse_listing
@@ -229,3 +230,43 @@ def test_links_by_address_when_the_selectors_find_nothing() -> None:
     assert empty.entries == ()
     with pytest.raises(ParseError):
         links_matching("  ", "https://www.zaobao.com.sg/x", [re.compile("x")])
+
+
+# An undeclared EUC-JP or EUC-KR listing (no <meta> charset, no header charset),
+# decoded as the fetcher decodes it: the headlines arrive in their own language,
+# not as the plausible Chinese a GB18030 reading makes of them.
+_JAPANESE_HEADLINES = [
+    "東京都、来月から新たな節電要請　企業に協力呼びかけ",
+    "日銀が金融政策決定会合　大規模緩和の維持を決定",
+    "大阪で記録的な大雨　一部の地域に避難指示",
+    "プロ野球、開幕戦は満員の観客でにぎわう",
+]
+_KOREAN_HEADLINES = [
+    "서울시, 다음 달부터 대중교통 요금 인상",
+    "한국은행 기준금리 동결…물가 상승세 여전",
+    "부산 해운대에 폭우…일부 지역 대피령",
+    "프로야구 개막전 만원 관중 몰려",
+]
+
+
+@pytest.mark.parametrize(
+    ("headlines", "encoding", "codec", "site"),
+    [
+        (_JAPANESE_HEADLINES, "euc_jp", "euc_jp", "news.example.jp"),
+        (_KOREAN_HEADLINES, "euc_kr", "cp949", "news.example.kr"),
+    ],
+)
+def test_an_undeclared_east_asian_listing_gives_its_headlines(
+    headlines: list[str], encoding: str, codec: str, site: str
+) -> None:
+    items = "".join(
+        f'<li class="story"><a href="/news/{n}.html">{h}</a></li>' for n, h in enumerate(headlines)
+    )
+    page = f"<html><head><title>{headlines[0]}</title></head><body><ul>{items}</ul></body></html>"
+    text, used = decode_body(page.encode(encoding), "text/html")
+    assert used == codec
+    parsed = parse_listing(text, f"https://{site}/", selector="li.story a")
+    assert [e.title for e in parsed.entries] == [" ".join(h.split()) for h in headlines]
+    assert [e.link for e in parsed.entries] == [
+        f"https://{site}/news/{n}.html" for n in range(len(headlines))
+    ]

@@ -1,7 +1,7 @@
 """Small pure helpers shared by the feed, JSON Feed and listing parsers.
 
 Links: resolve against a base, keep only http(s), drop the fragment.
-Text: titles and names as plain text, plain text as HTML.
+Text: titles and names as the text a reader sees, plain text as HTML.
 Sites: whether two hosts belong to the same site (for off-site listing links).
 Entries: drop repeated ids, keep the first, cap the count; say which were skipped.
 """
@@ -14,12 +14,22 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from selectolax.lexbor import LexborHTMLParser
+
 from scraper.types import Entry
 
 MAX_ENTRIES = 10_000
 
 _URL_NOISE = re.compile(r"[\t\n\r]")
-_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.S)
+# Markup in text of unknown type: a tag, an end tag, a comment, a doctype, a PI.
+_MARKUP = re.compile(r"<(?:[!?]|/?[A-Za-z][^<>]*>)")
+# Elements whose text a browser does not show in the page.
+_UNSEEN = "script, style, template, title, iframe, noembed, noframes"
+# Elements that break a line: their text is not run into the neighbours'.
+_BREAKS = (
+    "br, p, div, li, dt, dd, h1, h2, h3, h4, h5, h6, tr, td, th, blockquote, pre, hr, "
+    "section, article, header, footer, table, ul, ol"
+)
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 
@@ -61,15 +71,48 @@ def collapse_whitespace(text: str) -> str:
 
 
 def plain_text(value: object) -> str | None:
-    """Tags stripped, entities decoded, whitespace collapsed; None when empty.
-
-    Only things shaped like tags are removed, so "a<b" in a plain title survives.
+    """Text of unknown type (an RSS title, a name, a tag) as a reader sees it; None
+    when empty. With markup in it, it is read as HTML (``html_text``); otherwise
+    entities are decoded and whitespace collapsed, so "a<b" survives.
     Entities are decoded even in plain text because many feeds escape titles twice.
     """
     if not isinstance(value, str):
         return None
-    text = collapse_whitespace(html.unescape(_TAG.sub(" ", value)))
-    return text or None
+    if _MARKUP.search(value):
+        return html_text(value)
+    return literal_text(value)
+
+
+def literal_text(value: object) -> str | None:
+    """Text declared plain (Atom ``type="text"``, JSON Feed): kept as written,
+    "the <blink> tag" included; entities decoded (for the twice-escaped) and
+    whitespace collapsed. None when empty."""
+    if not isinstance(value, str):
+        return None
+    return collapse_whitespace(html.unescape(value)) or None
+
+
+def html_text(value: object) -> str | None:
+    """The text a browser shows for an HTML fragment; None when empty.
+
+    Parsed as HTML5 is: comments (closed, unclosed or malformed), doctypes and
+    processing instructions are dropped, entities decoded, and the text of
+    scripts, styles, ``<title>`` and the like left out; a line break or block
+    boundary becomes a space, and whitespace is collapsed.
+    """
+    if not isinstance(value, str):
+        return None
+    if "<" not in value and "&" not in value:
+        return collapse_whitespace(value) or None
+    body = LexborHTMLParser(value).body
+    if body is None:  # a <frameset> in place of the body
+        return None
+    for node in body.css(_UNSEEN):
+        node.decompose()
+    for node in body.css(_BREAKS):
+        node.insert_before(" ")
+        node.insert_after(" ")
+    return collapse_whitespace(body.text(separator="")) or None
 
 
 def text_to_html(text: str) -> str:

@@ -26,8 +26,10 @@ from typing import Any
 
 from scraper.errors import ParseError
 from scraper.sources.common import (
+    html_text,
     http_url,
     is_absolute_http,
+    literal_text,
     plain_text,
     skipped_problem,
     text_to_html,
@@ -86,24 +88,25 @@ def parse_feed(
         raise ParseError(url, _not_a_feed(content, content_type, problems))
 
     feed = dict(parsed.get("feed") or {})
+    atom = str(parsed.get("version")).startswith("atom")
     # Atom entries inherit the feed's author; an RSS channel has none to inherit.
-    feed_author = _author(feed) if str(parsed.get("version")).startswith("atom") else None
+    feed_author = _author(feed) if atom else None
     # Plain dicts: FeedParserDict's key aliases warn (and guess) on missing keys.
     raws = [dict(e) for e in raw_entries]
-    built = [_entry(raw, url, default_tz, feed_author) for raw in raws]
+    built = [_entry(raw, url, default_tz, feed_author, atom) for raw in raws]
     entries = unique_entries(built)
     skipped = [raw.get("link") for raw, entry in zip(raws, built, strict=True) if entry is None]
     if problem := skipped_problem(skipped, len(raws)):
         problems.append(problem)
     return ParsedSource(
         entries=entries,
-        title=plain_text(feed.get("title")),
+        title=_title(feed, atom),
         problem="; ".join(dict.fromkeys(problems)) or None,
     )
 
 
 def _entry(
-    raw: Mapping[str, Any], base: str, default_tz: tzinfo, feed_author: str | None
+    raw: Mapping[str, Any], base: str, default_tz: tzinfo, feed_author: str | None, atom: bool
 ) -> Entry | None:
     raw_id = raw.get("id")
     entry_id = raw_id.strip() if isinstance(raw_id, str) else ""
@@ -118,7 +121,7 @@ def _entry(
     return Entry(
         id=entry_id or link,
         link=link,
-        title=plain_text(raw.get("title")),
+        title=_title(raw, atom),
         published=published,
         content=_content(raw),
         author=_author(raw) or feed_author,
@@ -130,6 +133,18 @@ def _entry(
             )
         ),
     )
+
+
+def _title(item: Mapping[str, Any], atom: bool) -> str | None:
+    """The title of a feed or entry as a reader sees it. Atom declares a title's
+    type: html and xhtml are rendered to text (no script, comment or doctype
+    survives), text is kept as written, brackets and all. RSS declares none (the
+    type feedparser reports is its guess), so markup in an RSS title makes it HTML."""
+    value = item.get("title")
+    if not atom:
+        return plain_text(value)
+    kind = (item.get("title_detail") or {}).get("type")
+    return html_text(value) if kind in _HTML_TYPES else literal_text(value)
 
 
 def _content(raw: Mapping[str, Any]) -> str | None:

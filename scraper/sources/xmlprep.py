@@ -4,10 +4,11 @@ Two jobs:
 
 * Encoding. The text is decoded here and handed on as UTF-8 with a matching
   declaration. GB2312 and GBK are read as GB18030 (their superset: GBK feeds
-  often declare gb2312 and use characters outside it), Big5 as Big5-HKSCS and
-  Latin-1 as Windows-1252, as browsers do. A few broken byte sequences in
-  otherwise good text are replaced rather than letting feedparser re-read the
-  whole feed as Windows-1252 (which turns Chinese into mojibake).
+  often declare gb2312 and use characters outside it), Big5 as Big5-HKSCS,
+  EUC-KR as Windows-949, Shift_JIS as Windows-31J and Latin-1 as Windows-1252,
+  as browsers do. A few broken byte sequences in otherwise good text are
+  replaced rather than letting feedparser re-read the whole feed as
+  Windows-1252 (which turns Chinese into mojibake).
 * Entities. A DOCTYPE that declares entities is removed. feedparser 6 already
   turns off external entities in its SAX parser and drops most declarations, but
   its filter is line-based: a one-line internal subset reaches expat, and a
@@ -59,6 +60,8 @@ _SUPERSETS = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
     "big5": "big5hkscs",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
     "iso8859-1": "cp1252",
     "ascii": "cp1252",
 }

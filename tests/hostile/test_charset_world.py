@@ -1,6 +1,8 @@
 """Chinese pages and feeds in GBK, GB18030 and Big5 with a missing or wrong
 charset, a BOM that contradicts the header, and mixed line endings, through the
-real process: every title and paragraph arrives as the site wrote it.
+real process: every title and paragraph arrives as the site wrote it. Japanese
+(EUC-JP) and Korean (EUC-KR) ones with no charset anywhere arrive in their own
+language, not as the plausible Chinese GB18030 makes of them.
 
 Decoder-level twins (every clue and its order): tests/test_charset.py and the
 encoding cases of tests/test_feed.py.
@@ -107,6 +109,65 @@ def test_chinese_in_every_encoding_arrives_intact(world: HostileProject, fetch_p
             Reply(mixed_line_endings(xml).encode(codec), content_type=content_type),
         )
         sources.append({"name": name, "url": f"{HOST}/{name}.xml", "fetch_article": fetch_pages})
+
+    world.write_config(sources)
+    run = world.run("--once")
+
+    assert_survived(run)
+    assert run.returncode == 0, run.stdout + run.stderr
+    posts = check_archive(world.archive)
+    assert set(posts) == set(expected)
+    for url, (title, text) in expected.items():
+        assert posts[url].meta["title"] == title, url
+        assert text in posts[url].body, (url, posts[url].body[:200])
+        assert "\ufffd" not in posts[url].text, url
+
+
+# Japanese and Korean with no charset anywhere (no header charset, no <meta>, no
+# encoding in the XML declaration): EUC-JP and EUC-KR read as GB18030 make
+# plausible Chinese, so detection must weigh the three languages.
+EAST_ASIAN = {
+    "euc_jp": [
+        (
+            "東京都、来月から新たな節電要請",
+            "電力の需給が厳しくなる見通しを受けて、都は企業や家庭に協力を求めました。",
+        ),
+        (
+            "日銀が金融政策決定会合　大規模緩和の維持を決定",
+            "物価の動きを慎重に見極める必要があるとして、現在の政策を続けることを決めました。",
+        ),
+    ],
+    "euc_kr": [
+        (
+            "서울시, 다음 달부터 대중교통 요금 인상",
+            "시는 적자 누적으로 요금 조정이 불가피하다고 설명했습니다. 인상 폭은 다음 주에 발표됩니다.",
+        ),
+        (
+            "한국은행 기준금리 동결…물가 상승세 여전",
+            "금융통화위원회는 물가 흐름을 더 지켜볼 필요가 있다고 밝혔습니다. 시장은 예상대로라는 반응입니다.",
+        ),
+    ],
+}
+
+
+@pytest.mark.parametrize("fetch_pages", [True, False], ids=["pages", "feed-content"])
+def test_undeclared_japanese_and_korean_arrive_intact(
+    world: HostileProject, fetch_pages: bool
+) -> None:
+    site = world.site
+    expected: dict[str, tuple[str, str]] = {}
+    sources = []
+    for codec, stories in EAST_ASIAN.items():
+        items = []
+        for n, (title, text) in enumerate(stories):
+            url = f"{HOST}/{codec}/{n}.html"
+            site.add(url, Reply(html_page(title, text).encode(codec), content_type="text/html"))
+            expected[url] = (" ".join(title.split()), text)
+            items.append(Item(x(url), x(title), url, description=f"<p>{text}</p>"))
+        xml = rss(items).replace('encoding="utf-8"', "")
+        feed_url = f"{HOST}/{codec}.xml"
+        site.add(feed_url, Reply(xml.encode(codec), content_type="application/rss+xml"))
+        sources.append({"name": codec, "url": feed_url, "fetch_article": fetch_pages})
 
     world.write_config(sources)
     run = world.run("--once")
