@@ -20,7 +20,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY scraper ./scraper
-RUN pip install . \
+# the cluster extra (psycopg, procrastinate): `docker run … scraper worker`
+RUN pip install '.[cluster]' \
  && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin scraper \
  && mkdir -p /data/archive /data/state \
  && chown -R scraper:scraper /data

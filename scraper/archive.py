@@ -225,7 +225,7 @@ class Archive:
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self._target(relpath)  # the folders exist now: check for symlinks again
-                if (twin := self._claim(target)) is not None:  # taken, unless by this url
+                if (twin := self._claim(target, url)) is not None:  # taken, unless by this url
                     if _from_url_of_file(target.with_name(twin)) == url:
                         return relpath[: len(relpath) - len(target.name)] + twin
                     continue
@@ -250,10 +250,11 @@ class Archive:
         except OSError as exc:
             raise _archive_error(exc, "rewriting", target) from exc
 
-    def _claim(self, target: Path) -> str | None:
+    def _claim(self, target: Path, url: str) -> str | None:
         """The name in ``target``'s folder that differs from its name only in case or
         normalisation, if any; else ``target``'s name is claimed (so that no racing
-        writer takes a twin of it) and None returned. The folder is listed once."""
+        writer takes a twin of it) and None returned. The folder is listed once.
+        (``url``, the article's, is for claims kept elsewhere: ``SharedArchive``.)"""
         with self._names_lock:
             names = self._names.get(target.parent)
             if names is None:

@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--due", action="store_true", default=argparse.SUPPRESS)
     sub.add_parser("check", parents=[common], help="validate the config and list the sources")
     sub.add_parser(
+        "worker",
+        parents=[common],
+        help="one of several workers sharing the sources on PostgreSQL (state_url; "
+        "procrastinate): run one per machine, or several",
+    )
+    sub.add_parser(
         "healthcheck",
         parents=[common],
         help="exit 0 if the daemon answers on /healthz (service.enabled), else if its "
@@ -98,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
         "init", parents=[common], help="lay out a new archive folder (Jekyll site + config.yaml)"
     )
     init.add_argument("dir", nargs="?", type=Path, default=Path("."), help="default: here")
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="the whole path without the internet: serve bundled pages on 127.0.0.1, "
+        "poll them once into a new folder, build its site if Jekyll is installed",
+    )
+    demo.add_argument("dir", nargs="?", type=Path, help="a new or empty folder (./scrape-demo)")
     ext = sub.add_parser(
         "extract", parents=[common], help="print what the extractor makes of one page"
     )
@@ -137,6 +150,14 @@ def _parser() -> argparse.ArgumentParser:
         act.add_argument(
             "--rules-dir", type=Path, help="your rules (default: the config's rules_dir)"
         )
+    site = sub.add_parser("site", parents=[common], help="the archive's Jekyll site")
+    site_actions = site.add_subparsers(dest="action", required=True)
+    site_build = site_actions.add_parser(
+        "build",
+        parents=[common],
+        help="jekyll build, then the Pagefind search index: the site in DIR/_site",
+    )
+    site_build.add_argument("dir", nargs="?", type=Path, default=Path("."), help="default: here")
     return parser
 
 
@@ -189,7 +210,12 @@ def _check(settings: Settings, path: Path) -> int:
     own = [f for f in load_rule_files(settings.rules_dir) if not f.shipped]
     print(f"config {path}: ok")
     print(f"archive_dir: {settings.archive_dir}")
-    print(f"state_path:  {settings.state_path}")
+    if settings.state_url:
+        from scraper.statedb import redact_url
+
+        print(f"state_url:   {redact_url(settings.state_url)}")
+    else:
+        print(f"state_path:  {settings.state_path}")
     mine = f" ({len(own)} from {settings.rules_dir})" if settings.rules_dir else ""
     print(f"rules: {len(rules.names())}{mine}")
     if not settings.sources:
@@ -327,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(log_format, level)
     path = _config_path(args)
     command = args.command or "run"
+    if command == "site":
+        return _site_build(args.dir)
     if command == "init":
         from scraper.scaffold import report, scaffold
 
@@ -336,6 +364,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"scrape init: {exc}", file=sys.stderr)
             return EXIT_FAILED
         return EXIT_OK
+    if command == "demo":
+        import shutil
+
+        from scraper.demo import run_demo
+
+        try:
+            jekyll = shutil.which("jekyll")
+            return run_demo(args.dir, stdout=sys.stdout, stderr=sys.stderr, jekyll=jekyll)
+        except (ScraperError, OSError) as exc:
+            print(f"scrape demo: {exc}", file=sys.stderr)
+            return EXIT_FAILED
 
     if command in ("extract", "rules"):
         settings = None
@@ -376,6 +415,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if command == "retry":
             return _retry(settings, args.names)
+        if command == "worker":
+            from scraper.worker import run_worker_command
+
+            return run_worker_command(settings)
         if command == "reextract":
             return _reextract(args, settings)
         from scraper.wiring import select_sources
@@ -406,17 +449,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _site_build(folder: Path) -> int:
+    from scraper.site import SiteError, build_site, find_tools, report
+
+    try:
+        built = build_site(folder, find_tools(), echo=lambda line: print(line, flush=True))
+    except (SiteError, OSError) as exc:
+        print(f"scrape site build: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(report(built))
+    return EXIT_OK
+
+
 def _retry(settings: Settings, names: Sequence[str]) -> int:
     """Resets the tries of the failed articles of ``names`` (every source when
     none): the next poll, of the daemon or ``--once``, fetches them again."""
-    from scraper.state import State
+    from scraper.state import State, state_exists
     from scraper.wiring import select_sources
 
     chosen = [s.name for s in select_sources(settings, names)] if names else []
-    if not settings.state_path.exists():
+    if not state_exists(settings.state_target):
         print("no failed articles: there is no state yet")
         return EXIT_OK
-    with State(settings.state_path) as state:
+    with State(settings.state_target) as state:
         count = state.revive(chosen)
     noun = "article" if count == 1 else "articles"
     where = ", ".join(chosen) if chosen else "every source"

@@ -133,6 +133,18 @@ class GitSettings(BaseModel):
         return self
 
 
+class ClusterSettings(BaseModel):
+    """``scrape worker``: several workers sharing the sources (state_url needed)."""
+
+    model_config = _Strict
+
+    # polls one worker runs at once; default: 4 per HTTP connection, at least 8
+    concurrency: int | None = Field(default=None, ge=1, le=1000)
+    # a worker whose heartbeat is this old is taken for dead, and its polls are run
+    # again elsewhere: a killed worker's sources resume within this plus an interval
+    stall_timeout: Annotated[float, BeforeValidator(parse_duration), Field(ge=3)] = 30.0
+
+
 class SourceConfig(BaseModel):
     """One source. ``name`` is unique and names the source in logs, state and paths."""
 
@@ -198,6 +210,10 @@ class Settings(BaseModel):
 
     archive_dir: Path = Path("archive")
     state_path: Path = Path("state/scraper.sqlite3")
+    # The state in PostgreSQL instead of the SQLite file at state_path (needed by
+    # `scrape worker`): postgresql://user@host:5432/db; the password is best left
+    # to PGPASSWORD or ~/.pgpass, which psycopg reads
+    state_url: str | None = None
     allow_private_networks: bool = False
     proxy: str | None = None
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -206,6 +222,7 @@ class Settings(BaseModel):
     sources: tuple[SourceConfig, ...] = ()
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     git: GitSettings = Field(default_factory=GitSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     images: Literal["keep", "download"] = "keep"  # download: copies under assets/
     # warc: every article page fetched is kept as a WARC record (captures.py)
     captures: Literal["off", "warc"] = "off"
@@ -227,6 +244,22 @@ class Settings(BaseModel):
         if parts.scheme not in ("http", "https", "socks5", "socks5h") or not parts.hostname:
             raise ValueError(f"{v!r} is not a proxy URL such as http://proxy:3128")
         return v
+
+    @field_validator("state_url")
+    @classmethod
+    def _state_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip()
+        if not v.startswith(("postgresql://", "postgres://")):
+            # the value is not echoed: it may hold a password
+            raise ValueError("not a PostgreSQL URL such as postgresql://scraper@db:5432/scraper")
+        return v
+
+    @property
+    def state_target(self) -> Path | str:
+        """Where the state is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.state_url or self.state_path
 
     @field_validator("image_base_url")
     @classmethod

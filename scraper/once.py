@@ -20,7 +20,7 @@ from scraper.config import Settings, SourceConfig
 from scraper.decide import due
 from scraper.gitsync import GitOutcome, publish
 from scraper.progress import Progress, plural
-from scraper.state import State
+from scraper.state import State, state_exists
 from scraper.wiring import poll_once, select_sources
 
 if TYPE_CHECKING:
@@ -77,9 +77,9 @@ def not_due(
 ) -> dict[str, datetime]:
     """The sources whose next poll (their interval after the last, or the backoff
     after failures, as the state has it) is still ahead, with its time."""
-    if not settings.state_path.exists():
+    if not state_exists(settings.state_target):
         return {}
-    with State(settings.state_path) as state:
+    with State(settings.state_target) as state:
         next_polls = state.next_polls()
     found = {}
     for source in sources:

@@ -188,8 +188,8 @@ async def _run(
     archive = Archive(settings.archive_dir)
     by_name = {s.name: s for s in sources}
     async with AsyncExitStack() as stack:
-        stack.enter_context(acquire_lock(settings.state_path))
-        state = stack.enter_context(State(settings.state_path))
+        stack.enter_context(acquire_lock(settings.state_target, role="reextract"))
+        state = stack.enter_context(State(settings.state_target))
         images = None
         if settings.images == "download" and not dry_run:
             fetcher = Fetcher(

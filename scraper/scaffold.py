@@ -1,10 +1,11 @@
 """``scrape init [DIR]``: a new archive folder that ``jekyll build`` builds at once.
 
 Lays out, from ``scraper/templates/site/``: a Jekyll ``_config.yml`` (posts
-never read as Liquid, future-dated posts kept, the feed plugin), the
-``default`` and ``post`` layouts, an index page, a ``.gitignore``, and a
-``config.yaml`` polling the Zaobao realtime sections into this same folder.
-Files that exist already are left alone.
+never read as Liquid, future-dated posts kept, the archive's time zone, the
+packaged paginate and archives plugins), the layouts and includes of the posts,
+the front page in pages, the month, year, category and tag pages, the Atom
+feed, one stylesheet, a ``.gitignore``, and a ``config.yaml`` polling the Zaobao
+realtime sections into this same folder. Files that exist already are left alone.
 """
 
 from __future__ import annotations
@@ -58,6 +59,6 @@ def report(target: Path, laid: Laid) -> str:
         "",
         f"Next: cd {target}",
         "      scrape check && scrape --once     # fetch the news into _posts/",
-        "      jekyll build                      # the site, in _site/",
+        "      scrape site build                 # the site, searchable, in _site/",
     ]
     return "\n".join(lines)

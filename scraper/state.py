@@ -1,9 +1,12 @@
-"""The state database (SQLite): entries seen per source, HTTP validators, and
-source health; and the lock that keeps two scrapes off the same state.
+"""The state database: entries seen per source, HTTP validators, and source
+health; and the lock that keeps two scrapes off the same state.
 
-Every method is its own short transaction, so a crash loses at most the call
-under way. Times are stored as ISO-8601 UTC text. sqlite3 errors become
-``StateError``; misuse (a closed database, bad arguments) still raises.
+It is a SQLite file by default, or a PostgreSQL database (``state_url``) that
+several workers share; every query is written once, and ``statedb`` translates
+what the two databases spell differently. Every method is its own short
+transaction, so a crash loses at most the call under way. Times are stored as
+ISO-8601 UTC text. The database's errors become ``StateError``; misuse (a closed
+database, bad arguments) still raises.
 """
 
 from __future__ import annotations
@@ -11,9 +14,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,17 +24,20 @@ from typing import Any
 
 from scraper.decide import EntryRecord
 from scraper.errors import StateError
+from scraper.statedb import BUSY_TIMEOUT_MS, Db, PostgresDb, is_database_url, open_db, redact_url
 from scraper.types import CaptureRef, Validators
 
 __all__ = [
-    "EntryRecord", "Post", "RuleChange", "RulePart", "Snapshot", "SourceHealth", "State",
-    "acquire_lock",
+    "BUSY_TIMEOUT_MS", "EntryRecord", "Post", "RuleChange", "RulePart", "Snapshot",
+    "SourceHealth", "SourcesChange", "State", "acquire_lock", "is_database_url", "redact_url",
+    "state_exists",
 ]  # fmt: skip
 
-BUSY_TIMEOUT_MS = 10_000
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 
-# Each step moves the schema from user_version N to N + 1; append, never edit.
+# Each step moves the schema from version N to N + 1 (SQLite's user_version, or the
+# table scraper_schema in PostgreSQL, whose DDL ``statedb`` translates); append,
+# never edit.
 _MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE entries (
@@ -111,6 +116,26 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     DROP INDEX IF EXISTS entries_done_url;
     """,
+    # Several workers on one archive (``scrape worker``): the file names claimed, so
+    # that two never write one name (or two differing only in case) for two
+    # articles; and the sources the cluster polls, as the last reconciliation of a
+    # worker's config left them (config: the source's settings as JSON).
+    """
+    CREATE TABLE archive_names (
+        folder TEXT NOT NULL,
+        folded TEXT NOT NULL,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        claimed TEXT NOT NULL,
+        PRIMARY KEY (folder, folded)
+    ) WITHOUT ROWID;
+    CREATE INDEX archive_names_url ON archive_names (url);
+    CREATE TABLE cluster_sources (
+        source TEXT PRIMARY KEY,
+        config TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -185,6 +210,18 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class SourcesChange:
+    """What a reconciliation changed in the cluster's source list, by name."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+@dataclass(frozen=True, slots=True)
 class SourceHealth:
     source: str
     last_success: datetime | None
@@ -205,75 +242,58 @@ def _time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def _is_usage_error(exc: sqlite3.Error) -> bool:
-    return isinstance(exc, sqlite3.ProgrammingError | sqlite3.IntegrityError) or not isinstance(
-        exc, sqlite3.DatabaseError
-    )
+def state_exists(target: Path | str) -> bool:
+    """Whether there is a state to read at ``target`` (a database URL: there may be,
+    and opening it says)."""
+    return is_database_url(target) or Path(target).exists()
 
 
 class State:
-    """One connection to the state database at ``path`` (created if missing)."""
+    """One connection to the state database at ``target``: a SQLite file (created
+    if missing) or a PostgreSQL URL. The schema is created or migrated on opening;
+    in PostgreSQL under a lock, so that workers starting together migrate once."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, target: Path | str) -> None:
+        self.where = redact_url(str(target)) if is_database_url(target) else str(target)
+        self._db: Db = open_db(target)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StateError(f"cannot create the state folder {path.parent}: {exc}") from exc
-        with self._errors():
-            self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            with self._errors():
-                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                self._db.execute("PRAGMA journal_mode = WAL").fetchone()
-                self._db.execute("PRAGMA synchronous = NORMAL")
+            with self._db.errors():
                 self._migrate()
         except BaseException:
             self._db.close()
             raise
 
-    @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            if _is_usage_error(exc):
-                raise
-            message = str(exc)
-            if "not a database" in message or "malformed" in message:
-                raise StateError(
-                    f"{self.path} is not a usable state database ({message}); "
-                    "move it aside and the scraper starts a new one"
-                ) from exc
-            raise StateError(f"state database {self.path}: {message}") from exc
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        return self._db.errors()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Db]:
         """One transaction; inside another (``finish_poll``), part of that one."""
         if self._db.in_transaction:
             yield self._db
             return
         with self._errors():
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.begin()
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.rollback()
                 raise
-            self._db.execute("COMMIT")
+            self._db.commit()
 
     def _migrate(self) -> None:
         with self._transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+            db.lock("schema")
+            version = db.schema_version()
             if version > len(_MIGRATIONS):
                 raise StateError(
-                    f"{self.path} was written by a newer scraper (schema {version}); "
+                    f"{self.where} was written by a newer scraper (schema {version}); "
                     "upgrade the scraper"
                 )
             for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
-                for statement in filter(str.strip, script.split(";")):
+                for statement in db.ddl(script):
                     db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number}")
+                db.set_schema_version(number)
 
     def close(self) -> None:
         self._db.close()
@@ -294,7 +314,7 @@ class State:
         before it fetches, in one read: its validators, its feed's last digest, its
         health, and its failed entries."""
         with self._errors():
-            self._db.execute("BEGIN")  # one consistent read
+            self._db.begin_read()  # one consistent read
             try:
                 return Snapshot(
                     validators=self.validators(source, url),
@@ -303,7 +323,7 @@ class State:
                     failed=tuple(self.failed_of(source)),
                 )
             finally:
-                self._db.execute("COMMIT")
+                self._db.commit()
 
     # -- HTTP validators ----------------------------------------------------
 
@@ -414,10 +434,10 @@ class State:
                 " VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, entry_id)"
                 " DO UPDATE SET status = 'done', url = excluded.url, path = excluded.path,"
                 " last_error = NULL, updated = excluded.updated, missed = excluded.missed,"
-                " digest = coalesce(excluded.digest, digest),"
-                " capture = coalesce(excluded.capture, capture),"
-                " capture_offset = coalesce(excluded.capture_offset, capture_offset),"
-                " capture_length = coalesce(excluded.capture_length, capture_length)",
+                " digest = coalesce(excluded.digest, entries.digest),"
+                " capture = coalesce(excluded.capture, entries.capture),"
+                " capture_offset = coalesce(excluded.capture_offset, entries.capture_offset),"
+                " capture_length = coalesce(excluded.capture_length, entries.capture_length)",
                 (source, entry_id, url, _text(now), path, _text(now), digest, *where, missed),
             )
 
@@ -456,33 +476,28 @@ class State:
             return changes
         at = _text(now)
         with self._transaction() as db:
+            stale = _lock_rule_parts(db, {(rule, part) for rule, part, _, _ in seen})
             for rule, part, matched, url in seen:
-                row = db.execute(
-                    "SELECT stale_since FROM rule_parts WHERE rule = ? AND part = ?", (rule, part)
-                ).fetchone()
-                was_stale = row is not None and row[0] is not None
                 if matched:
                     db.execute(
-                        "INSERT INTO rule_parts (rule, part, last_match) VALUES (?, ?, ?)"
-                        " ON CONFLICT (rule, part) DO UPDATE SET last_match = excluded.last_match,"
-                        " misses = 0, stale_since = NULL, stale_source = NULL, stale_url = NULL",
-                        (rule, part, at),
+                        "UPDATE rule_parts SET last_match = ?, misses = 0, stale_since = NULL,"
+                        " stale_source = NULL, stale_url = NULL WHERE rule = ? AND part = ?",
+                        (at, rule, part),
                     )
-                    if was_stale:
+                    if stale[rule, part]:
                         changes.append(RuleChange(rule, part, "recovered", source, url))
-                    continue
-                db.execute(
-                    "INSERT INTO rule_parts (rule, part, last_miss, misses, misses_total,"
-                    " stale_since, stale_source, stale_url) VALUES (?, ?, ?, 1, 1, ?, ?, ?)"
-                    " ON CONFLICT (rule, part) DO UPDATE SET last_miss = excluded.last_miss,"
-                    " misses = misses + 1, misses_total = misses_total + 1,"
-                    " stale_since = coalesce(stale_since, excluded.stale_since),"
-                    " stale_source = coalesce(stale_source, excluded.stale_source),"
-                    " stale_url = coalesce(stale_url, excluded.stale_url)",
-                    (rule, part, at, at, source, url),
-                )
-                if not was_stale:
-                    changes.append(RuleChange(rule, part, "stale", source, url))
+                else:
+                    db.execute(
+                        "UPDATE rule_parts SET last_miss = ?, misses = misses + 1,"
+                        " misses_total = misses_total + 1,"
+                        " stale_since = coalesce(stale_since, ?),"
+                        " stale_source = coalesce(stale_source, ?),"
+                        " stale_url = coalesce(stale_url, ?) WHERE rule = ? AND part = ?",
+                        (at, at, source, url, rule, part),
+                    )
+                    if not stale[rule, part]:
+                        changes.append(RuleChange(rule, part, "stale", source, url))
+                stale[rule, part] = not matched
         return changes
 
     def rule_parts(self) -> list[RulePart]:
@@ -542,8 +557,8 @@ class State:
                 "INSERT INTO entries"
                 " (source, entry_id, url, status, attempts, first_seen, last_error, updated)"
                 " VALUES (?, ?, ?, 'failed', 1, ?, ?, ?) ON CONFLICT (source, entry_id) DO UPDATE"
-                " SET attempts = attempts + 1, last_error = excluded.last_error,"
-                " status = CASE status WHEN 'done' THEN 'done' ELSE 'failed' END,"
+                " SET attempts = entries.attempts + 1, last_error = excluded.last_error,"
+                " status = CASE entries.status WHEN 'done' THEN 'done' ELSE 'failed' END,"
                 " url = excluded.url, updated = excluded.updated",
                 (source, entry_id, url, _text(now), reason, _text(now)),
             )
@@ -597,7 +612,8 @@ class State:
                 " (source, last_error, last_error_at, consecutive_failures, next_poll)"
                 " VALUES (?, ?, ?, 1, ?) ON CONFLICT (source) DO UPDATE"
                 " SET last_error = excluded.last_error, last_error_at = excluded.last_error_at,"
-                " consecutive_failures = consecutive_failures + 1, next_poll = excluded.next_poll",
+                " consecutive_failures = sources.consecutive_failures + 1,"
+                " next_poll = excluded.next_poll",
                 (source, reason, _text(now), _text(next_poll)),
             )
             row = db.execute(
@@ -647,9 +663,142 @@ class State:
             ).fetchall()
         return [self.health(name) for (name,) in names]
 
+    # -- the cluster (``scrape worker``) --------------------------------------
+
+    def ping(self) -> None:
+        """A query that does nothing: StateError when the database cannot answer."""
+        with self._errors():
+            self._db.execute("SELECT 1").fetchone()
+
+    def claim_name(
+        self, folder: str, folded: str, name: str, url: str, now: datetime
+    ) -> tuple[str, str]:
+        """Claims the file name ``name`` (``folded``: its case-folded, normalised
+        form) in the archive's ``folder`` for the article at ``url``, unless a name
+        that folds alike is claimed already; returns the holder's (name, url), this
+        one's when the claim is new. A claim is never given back: a worker that dies
+        between claim and write leaves the name to its article's next try."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO archive_names (folder, folded, name, url, claimed)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (folder, folded) DO NOTHING",
+                (folder, folded, name, url, _text(now)),
+            )
+            row = db.execute(
+                "SELECT name, url FROM archive_names WHERE folder = ? AND folded = ?",
+                (folder, folded),
+            ).fetchone()
+        return str(row[0]), str(row[1])
+
+    def names_of(self, url: str) -> list[str]:
+        """The archive paths (``folder/name``) claimed for the article at ``url``."""
+        with self._errors():
+            rows = self._db.execute(
+                "SELECT folder, name FROM archive_names WHERE url = ? ORDER BY claimed", (url,)
+            ).fetchall()
+        return [f"{folder}/{name}" if folder else name for folder, name in rows]
+
+    def cluster_sources(self) -> dict[str, str]:
+        """The cluster's sources: name → its settings as JSON."""
+        with self._errors():
+            rows = self._db.execute("SELECT source, config FROM cluster_sources").fetchall()
+        return dict(rows)
+
+    def cluster_source(self, name: str) -> str | None:
+        """One source's settings as JSON; None when the cluster has no such source."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT config FROM cluster_sources WHERE source = ?", (name,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def reconcile_sources(self, configs: Mapping[str, str], now: datetime) -> SourcesChange:
+        """Makes the cluster's sources ``configs`` (name → settings as JSON): those
+        missing added, those not in it removed, those whose settings differ changed,
+        in one transaction, one reconciliation at a time; what changed."""
+        with self._transaction() as db:
+            db.lock("cluster-sources")
+            known = dict(db.execute("SELECT source, config FROM cluster_sources"))
+            change = SourcesChange(
+                added=tuple(n for n in configs if n not in known),
+                removed=tuple(sorted(n for n in known if n not in configs)),
+                changed=tuple(n for n in configs if n in known and known[n] != configs[n]),
+            )
+            for name in change.removed:
+                db.execute("DELETE FROM cluster_sources WHERE source = ?", (name,))
+            db.executemany(
+                "INSERT INTO cluster_sources (source, config, updated) VALUES (?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE"
+                " SET config = excluded.config, updated = excluded.updated",
+                [(n, configs[n], _text(now)) for n in (*change.added, *change.changed)],
+            )
+        return change
+
+
+def _lock_rule_parts(db: Db, parts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+    """Whether each of ``parts`` (rule, part) is stale now; each row made if missing
+    and locked until the transaction ends (in PostgreSQL: in one order, so that two
+    polls of sources sharing a rule wait for each other rather than deadlock)."""
+    stale: dict[tuple[str, str], bool] = {}
+    for rule, part in sorted(parts):
+        db.execute(
+            "INSERT INTO rule_parts (rule, part) VALUES (?, ?) ON CONFLICT (rule, part) DO NOTHING",
+            (rule, part),
+        )
+        row = db.execute(
+            "SELECT stale_since FROM rule_parts WHERE rule = ? AND part = ?" + db.for_update,
+            (rule, part),
+        ).fetchone()
+        stale[rule, part] = row[0] is not None
+    return stale
+
+
+def acquire_lock(
+    target: Path | str, *, role: str = "scrape", shared: bool = False
+) -> contextlib.AbstractContextManager[Path | None]:
+    """Holds the lock that keeps two scrapes off one state for the duration;
+    StateError at once, naming the holder, if another process holds it. For a
+    SQLite file: ``<file>.lock`` (yielded). For PostgreSQL: a lock in the database,
+    ``shared`` by the workers of a cluster and held alone by anything else (a
+    daemon, ``--once``, ``reextract``); ``role`` names this process to the others."""
+    if is_database_url(target):
+        return _database_lock(str(target), role=role, shared=shared)
+    return _file_lock(Path(target))
+
 
 @contextlib.contextmanager
-def acquire_lock(state_path: Path) -> Iterator[Path]:
+def _database_lock(url: str, *, role: str, shared: bool) -> Iterator[Path | None]:
+    db = PostgresDb(url, role=role)
+    take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+    try:
+        with db.errors():
+            key = db.execute("SELECT hashtext(current_schema() || ':run')::bigint").fetchone()[0]
+            if not db.execute(f"SELECT {take}(?)", (key,)).fetchone()[0]:
+                raise StateError(
+                    "another scrape is already running on this state"
+                    f" ({_lock_holders(db, key) or 'unknown'}): {db.where}"
+                )
+        yield None
+    finally:
+        db.close()  # the lock goes with the connection
+
+
+def _lock_holders(db: Db, key: int) -> str:
+    """Who holds the advisory lock ``key``, as their connections name themselves."""
+    rows = db.execute(
+        "SELECT DISTINCT a.application_name FROM pg_locks l"
+        " JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+        " AND l.classid = ((?::bigint >> 32) & 4294967295)::oid"
+        " AND l.objid = (?::bigint & 4294967295)::oid"
+        " ORDER BY 1",
+        (key, key),
+    ).fetchall()
+    return "; ".join(str(row[0]) for row in rows if row[0])
+
+
+@contextlib.contextmanager
+def _file_lock(state_path: Path) -> Iterator[Path | None]:
     """Hold ``<state_path>.lock`` for the duration; StateError at once if another
     process holds it. The holder's pid is written into the file for that message."""
     lock_path = state_path.with_name(state_path.name + ".lock")

@@ -16,7 +16,7 @@ from typing import Any
 
 from scraper.config import Settings
 from scraper.decide import EntryRecord, given_up, next_try
-from scraper.state import RulePart, SourceHealth, State
+from scraper.state import RulePart, SourceHealth, State, state_exists
 
 _FAILED_SHOWN = 5  # failed articles listed per source in the text; --json lists all
 
@@ -66,9 +66,9 @@ class StateView:
 def read_health(settings: Settings) -> StateView:
     """Every source's health and failed articles from the state; empty when there
     is no state yet."""
-    if not settings.state_path.exists():
+    if not state_exists(settings.state_target):
         return StateView({}, {})
-    with State(settings.state_path) as state:
+    with State(settings.state_target) as state:
         return StateView(
             {h.source: h for h in state.all_health()},
             state.failed_entries(),

@@ -60,8 +60,18 @@ def load_checked_rules(settings: Settings) -> RuleSet:
 
 
 @asynccontextmanager
-async def open_deps(settings: Settings, observer: Observer | None = None) -> AsyncIterator[Deps]:
-    """Lock the state, open it, the archive and the HTTP client; close them after."""
+async def open_deps(
+    settings: Settings,
+    observer: Observer | None = None,
+    *,
+    role: str = "daemon",
+    shared: bool = False,
+    archive: Archive | None = None,
+) -> AsyncIterator[Deps]:
+    """Lock the state, open it, the archive and the HTTP client; close them after.
+    ``role``, ``shared``: how the lock names this process, and whether others may
+    hold it too (the workers of a cluster); ``archive``: the archive, when not the
+    plain one at ``archive_dir``."""
     import asyncio
 
     from scraper.captures import WarcCaptures
@@ -74,9 +84,9 @@ async def open_deps(settings: Settings, observer: Observer | None = None) -> Asy
     observer = observer or Observer()
     rules = load_checked_rules(settings)
     async with AsyncExitStack() as stack:
-        stack.enter_context(acquire_lock(settings.state_path))
-        state = stack.enter_context(State(settings.state_path))
-        archive = Archive(settings.archive_dir)
+        stack.enter_context(acquire_lock(settings.state_target, role=role, shared=shared))
+        state = stack.enter_context(State(settings.state_target))
+        archive = archive or Archive(settings.archive_dir)
         removed = await asyncio.to_thread(archive.remove_stale_temp_files)
         if removed:
             log_event(log, "archive.cleaned", removed=removed)
@@ -120,7 +130,7 @@ async def run_once(
     from scraper.pipeline import run_sources
 
     sources = select_sources(settings, names)
-    async with open_deps(settings, observer) as deps:
+    async with open_deps(settings, observer, role="once") as deps:
         # Sources in flight: enough that every connection finds work; the fetcher's
         # limits, not this, decide what goes on the wire.
         parallel = max(8, 4 * settings.http.max_connections)
@@ -157,7 +167,7 @@ def _open_and_close_local(settings: Settings) -> None:
     temporary files removed), and the same errors."""
     if settings.rules_dir or any(s.rule for s in settings.sources):
         load_checked_rules(settings)  # the shipped rules alone are known good
-    with acquire_lock(settings.state_path), State(settings.state_path):
+    with acquire_lock(settings.state_target, role="once"), State(settings.state_target):
         removed = Archive(settings.archive_dir).remove_stale_temp_files()
         if removed:
             log_event(log, "archive.cleaned", removed=removed)

@@ -16,6 +16,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 
 from loopback_site import CA_BUNDLE, Site, running_site
+from pgtools import fresh_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -25,6 +26,14 @@ SHARED = REPO.parent / "shared"
 def site() -> Iterator[Site]:
     with running_site() as s:
         yield s
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL database for the test alone (a fresh schema; see pgtools): skips
+    without a server, fails without one under CI."""
+    with fresh_schema() as url:
+        yield url
 
 
 def clean_env() -> dict[str, str]:

@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from conftest import Project, clean_env
@@ -95,8 +96,13 @@ def require(binary: str, package: str) -> str:
     (``CI`` set), where .ci/run installs it and a missing one is a failure."""
     found = shutil.which(binary)
     if found is None:
-        message = f"{binary} not installed (apt-get install {package})"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}: CI must have it")
-        pytest.skip(message)
+        missing(f"{binary} not installed (apt-get install {package})")
     return found or ""
+
+
+def missing(message: str) -> NoReturn:
+    """Skips the test for a tool that is not installed, except in CI (``CI`` set),
+    where .ci/run installs it and a missing one is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}: CI must have it")
+    pytest.skip(message)

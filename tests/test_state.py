@@ -1,4 +1,7 @@
-"""state.py against a real SQLite file."""
+"""state.py against a real SQLite file and a real PostgreSQL database: the tests
+of what the state means run on both (``target``), those of SQLite's file and lock
+on SQLite alone, and PostgreSQL's own (locks across workers, a lost connection)
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,9 +31,18 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "scraper.sqlite3"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, path: Path) -> Path | str:
+    """The state's place: a SQLite file, or a PostgreSQL database of the test's own."""
+    if request.param == "sqlite":
+        return path
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 @pytest.fixture
-def state(path: Path) -> Iterator[State]:
-    with State(path) as s:
+def state(target: Path | str) -> Iterator[State]:
+    with State(target) as s:
         yield s
 
 
@@ -43,7 +55,7 @@ def test_creates_folder_schema_and_wal(path: Path) -> None:
     State(path).close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 6
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 7
     indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "entries_done_url" not in indexes and "entries_failed" in indexes
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -180,11 +192,11 @@ def test_source_health(state: State) -> None:
     assert [h.source for h in state.all_health()] == ["seen-only", "zaobao"]
 
 
-def test_data_survives_reopening(path: Path) -> None:
-    with State(path) as s:
+def test_data_survives_reopening(target: Path | str) -> None:
+    with State(target) as s:
         s.mark_done("a", "x", URL, "p.md", NOW)
         s.record_success("a", NOW, NOW)
-    with State(path) as s:
+    with State(target) as s:
         assert s.entries("a", ["x"])["x"].status == "done"
         assert s.health("a").last_success == NOW
 
@@ -216,8 +228,8 @@ def test_misuse_is_not_hidden(path: Path) -> None:
         s.entries("a", ["x"])
 
 
-def test_two_connections_share_the_file(path: Path) -> None:
-    with State(path) as one, State(path) as two:
+def test_two_connections_share_the_state(target: Path | str) -> None:
+    with State(target) as one, State(target) as two:
         one.mark_done("a", "x", URL, "p.md", NOW)
         assert two.entries("a", ["x"])["x"].status == "done"
 
@@ -411,9 +423,9 @@ def test_a_capture_noted_before_the_post_is_kept_when_it_is_recovered(state: Sta
     assert state.capture_end(ref.file) == 677
 
 
-def test_a_polls_outcome_is_written_in_one_transaction(path: Path) -> None:
+def test_a_polls_outcome_is_written_in_one_transaction(target: Path | str) -> None:
     """finish_poll: rule parts, validators, digest and success together, or none."""
-    with State(path) as state:
+    with State(target) as state:
         later = NOW + timedelta(minutes=10)
         seen = [("zaobao", "listing", False, URL)]
         changes = state.finish_poll(
@@ -446,3 +458,27 @@ def test_a_snapshot_reads_what_a_poll_needs_at_once(state: State) -> None:
     empty = state.snapshot("new", URL)
     assert empty.validators == Validators() and empty.feed_digest is None
     assert empty.failed == () and empty.health.last_success is None
+
+
+def test_a_file_name_is_claimed_once_for_one_article(target: Path | str) -> None:
+    """Workers sharing an archive: a name (or one that differs only in case) goes to
+    the first article that claims it; the same article claiming it again gets it."""
+    with State(target) as one, State(target) as two:
+        assert one.claim_name("_posts", "a-b.md", "A-B.md", URL, NOW) == ("A-B.md", URL)
+        assert two.claim_name("_posts", "a-b.md", "a-b.md", URL + "2", NOW) == ("A-B.md", URL)
+        assert two.claim_name("_posts", "a-b.md", "A-B.md", URL, NOW) == ("A-B.md", URL)
+        assert two.claim_name("other", "a-b.md", "a-b.md", URL + "2", NOW) == ("a-b.md", URL + "2")
+        assert one.names_of(URL) == ["_posts/A-B.md"]
+        assert one.names_of(URL + "2") == ["other/a-b.md"] and one.names_of("x") == []
+
+
+def test_the_cluster_sources_are_reconciled(state: State) -> None:
+    assert state.cluster_sources() == {}
+    first = state.reconcile_sources({"a": '{"i": 1}', "b": '{"i": 2}'}, NOW)
+    assert (first.added, first.removed, first.changed) == (("a", "b"), (), ())
+    again = state.reconcile_sources({"a": '{"i": 1}', "b": '{"i": 2}'}, NOW)
+    assert not again
+    later = state.reconcile_sources({"b": '{"i": 3}', "c": "{}"}, NOW)
+    assert (later.added, later.removed, later.changed) == (("c",), ("a",), ("b",))
+    assert state.cluster_sources() == {"b": '{"i": 3}', "c": "{}"}
+    assert state.cluster_source("b") == '{"i": 3}' and state.cluster_source("a") is None
