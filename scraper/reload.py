@@ -5,7 +5,8 @@ The new file is read and checked as at start-up; a bad one raises
 ``max_attempts``, ``git`` and ``images`` take effect at once. Keys that the
 open connections, files and listening socket were built from (``http``,
 ``proxy``, ``allow_private_networks``, ``archive_dir``, ``state_path``,
-``service``) keep their old values until a restart; the reload names them.
+``state_url``, ``service``, ``cluster``) keep their old values until a restart;
+the reload names them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from scraper.extract.rules import RuleSet
 from scraper.wiring import load_checked_rules, select_sources
 
 RESTART_KEYS = (
-    "archive_dir", "state_path", "allow_private_networks", "proxy", "http", "service",
-    "extract_workers",
+    "archive_dir", "state_path", "state_url", "allow_private_networks", "proxy", "http",
+    "service", "extract_workers", "cluster",
 )  # fmt: skip
 
 

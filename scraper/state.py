@@ -712,6 +712,28 @@ class State:
             ).fetchone()
         return None if row is None else str(row[0])
 
+    def cluster_poll(self, name: str) -> tuple[str | None, int, datetime | None]:
+        """What a worker reads before it polls ``name``, in one query: its settings
+        as JSON (None: the cluster has no such source), its failures in a row and
+        its next poll (``health`` without the articles counted)."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT c.config, s.consecutive_failures, s.next_poll FROM cluster_sources c"
+                " LEFT JOIN sources s ON s.source = c.source WHERE c.source = ?",
+                (name,),
+            ).fetchone()
+        if row is None:
+            return None, 0, None
+        return str(row[0]), int(row[1] or 0), _time(row[2])
+
+    def next_poll_of(self, name: str) -> datetime | None:
+        """The source's next poll, as its last poll set it."""
+        with self._errors():
+            row = self._db.execute(
+                "SELECT next_poll FROM sources WHERE source = ?", (name,)
+            ).fetchone()
+        return None if row is None else _time(row[0])
+
     def reconcile_sources(self, configs: Mapping[str, str], now: datetime) -> SourcesChange:
         """Makes the cluster's sources ``configs`` (name → settings as JSON): those
         missing added, those not in it removed, those whose settings differ changed,

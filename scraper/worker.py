@@ -33,6 +33,7 @@ import logging
 import signal
 import sys
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ from scraper.wiring import open_deps, select_sources
 
 if TYPE_CHECKING:
     import procrastinate
+    from procrastinate.job_context import JobContext
 
     from scraper.deps import Deps
 
@@ -63,7 +65,7 @@ POLL_TASK = "scraper.poll"
 KEEP_TASK = "scraper.keep"
 QUEUE = "scraper"
 KEEP_EVERY = 5  # seconds between two runs of the keeper, across the cluster
-FETCH_EVERY = 0.5  # seconds between two looks for due jobs (new ones are notified)
+FETCH_EVERY = 0.5  # seconds between two looks for due jobs, when there were none
 FIRST_POLL_STEP = 0.05  # seconds between two new sources' first polls, at most
 SCHEDULE_WAIT = "30s"  # how long a reconciliation waits for another's scheduling
 RESTART_AFTER = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds, after losing the database
@@ -94,6 +96,15 @@ def check_cluster_settings(settings: Settings) -> str:
         raise ConfigError(problems)
     assert settings.state_url is not None
     return settings.state_url
+
+
+def _poll_time(now: datetime, scheduled: datetime | None) -> datetime:
+    """The time a poll counts as: when it was due, if it starts within moments of
+    it (the queue is looked at every ``FETCH_EVERY``), so that the next one, an
+    interval later, does not drift by that much every time; else now."""
+    if scheduled is not None and timedelta(0) <= now - scheduled <= timedelta(seconds=2):
+        return scheduled
+    return now
 
 
 def _concurrency(settings: Settings) -> int:
@@ -135,43 +146,50 @@ class ClusterWorker:
         self.reload_error: str | None = None
         self.cluster_size = 0  # sources the cluster polls, as last reconciled
         self._reloading: asyncio.Task[None] | None = None
-        self.poll_task = app.task(name=POLL_TASK, queue=QUEUE)(self.poll)
+        self._settings: dict[str, SourceConfig] = {}  # JSON → settings
+        self.poll_task = app.task(name=POLL_TASK, queue=QUEUE, pass_context=True)(self.poll)
         keeper = app.task(name=KEEP_TASK, queue=QUEUE, queueing_lock=KEEP_TASK)(self.keep)
         app.periodic(cron=f"* * * * * */{KEEP_EVERY}", periodic_id="keeper")(keeper)
 
     # -- the jobs ---------------------------------------------------------
 
-    async def poll(self, source: str) -> None:
-        """One poll of ``source`` (its settings as the cluster has them), then its
-        next one deferred."""
+    async def poll(self, context: JobContext, source: str) -> None:
+        """One poll of ``source`` (its settings as the cluster has them), unless it
+        is backing off; then its next one deferred."""
         deps = self.deps
-        config = deps.state.cluster_source(source)
+        now = _poll_time(deps.clock(), context.job.scheduled_at)
+        try:
+            config, failures, scheduled = deps.state.cluster_poll(source)
+        except StateError as exc:
+            log_event(log, "source.failed", logging.WARNING, source=source, reason=str(exc))
+            await self._defer(source, now + timedelta(seconds=KEEP_EVERY))
+            return
         if config is None:
             log_event(log, "source.removed", source=source, outcome="not polled")
             return
-        settings = SourceConfig.model_validate_json(config)
+        settings = self._settings_of(config)
         if deps.stopping.is_set():  # taken as this worker stops: another one takes it
-            await self._defer(source, deps.clock())
-            return
-        await self._defer(source, await self._run(deps, settings))
+            await self._defer(source, now)
+        elif failures and scheduled is not None and not due(scheduled, now):
+            log_event(log, "source.backing_off", logging.DEBUG, source=source, until=scheduled)
+            await self._defer(source, scheduled)
+        else:
+            await self._defer(source, await self._run(deps, settings, now))
 
-    async def _run(self, deps: Deps, source: SourceConfig) -> datetime:
-        """Polls ``source`` unless it is backing off; when it is due next."""
-        now = deps.clock()
+    def _settings_of(self, config: str) -> SourceConfig:
+        """A source's settings from their JSON (kept: the same JSON, poll after poll)."""
+        found = self._settings.get(config)
+        if found is None:
+            if len(self._settings) > 4 * max(self.cluster_size, 256):
+                self._settings.clear()
+            found = self._settings[config] = SourceConfig.model_validate_json(config)
+        return found
+
+    async def _run(self, deps: Deps, source: SourceConfig, now: datetime) -> datetime:
+        """Polls ``source``; when it is due next."""
         try:
-            health = deps.state.health(source.name)
-            if health.consecutive_failures and not due(health.next_poll, now):
-                log_event(
-                    log,
-                    "source.backing_off",
-                    logging.DEBUG,
-                    source=source.name,
-                    until=health.next_poll.isoformat() if health.next_poll else None,
-                )
-                assert health.next_poll is not None
-                return health.next_poll
             await run_source(deps, source, now)
-            following = deps.state.health(source.name).next_poll
+            following = deps.state.next_poll_of(source.name)
             if following is not None and following > now:
                 return following
         except ScraperError as exc:  # the state itself (run_source logs the rest)
@@ -404,6 +422,9 @@ class ClusterWorker:
             name="scrape",
             concurrency=_concurrency(self.settings),
             fetch_job_polling_interval=FETCH_EVERY,
+            # a poll's next job is for later: a notice of it would send every worker
+            # looking for work that is not due (three queries a poll, for three)
+            listen_notify=False,
             shutdown_graceful_timeout=self.grace,
             delete_jobs="successful",
             install_signal_handlers=False,
@@ -494,8 +515,30 @@ def make_app(url: str, settings: Settings) -> procrastinate.App:
         max_size=max(4, _concurrency(settings) // 4),
         kwargs={"application_name": application_name("worker jobs")},
         timeout=POOL_WAIT,
+        pool_factory=_pool,
     )
     return procrastinate.App(connector=connector)
+
+
+def _pool(**options: Any) -> Any:
+    """procrastinate's connection pool, checking a connection before it is lent
+    only when it sat unused a while: one that was just given back is alive, and
+    the check is a round trip on each of a poll's three queue queries."""
+    from psycopg_pool import AsyncConnectionPool
+
+    async def check_if_idle(conn: Any) -> None:
+        if time.monotonic() - _RETURNED.get(conn, 0.0) > IDLE_CHECK:
+            await AsyncConnectionPool.check_connection(conn)
+
+    async def note_returned(conn: Any) -> None:
+        _RETURNED[conn] = time.monotonic()
+
+    return AsyncConnectionPool(**{**options, "check": check_if_idle, "reset": note_returned})
+
+
+IDLE_CHECK = 2.0  # seconds unused after which a pooled connection is checked first
+# a pooled connection → when it was given back
+_RETURNED: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
 async def ensure_queue_schema(app: procrastinate.App) -> None:

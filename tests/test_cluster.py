@@ -302,3 +302,29 @@ def test_a_daemon_is_refused_while_workers_run(project: Project, pg_url: str, ro
         assert "another scrape is already running on this state (scrape worker" in done.stderr
     finally:
         worker.terminate()
+
+
+def test_the_pure_parts_of_scheduling() -> None:
+    from scraper.config import settings_from_dict
+    from scraper.errors import ConfigError
+    from scraper.worker import _first_polls, _poll_time, check_cluster_settings, job_lock
+
+    due = T0
+    assert _poll_time(due + timedelta(seconds=0.4), due) == due  # taken a moment late
+    assert _poll_time(due + timedelta(seconds=30), due) == due + timedelta(seconds=30)
+    assert _poll_time(due - timedelta(seconds=1), due) == due - timedelta(seconds=1)
+    assert _poll_time(due, None) == due
+    firsts = _first_polls([("a", 10.0), ("b", 600.0), ("c", 10.0)], T0)
+    assert [name for name, _ in firsts] == ["a", "b", "c"]
+    assert [(at - T0).total_seconds() for _, at in firsts] == [0.0, 0.05, 0.1]
+    spread = _first_polls([(f"s{i}", 10.0) for i in range(1000)], T0)
+    assert (spread[-1][1] - T0).total_seconds() < 10  # within the shortest interval
+    assert _first_polls([], T0) == []
+    assert job_lock("a") != job_lock("b")
+    base = Path("/tmp")
+    with pytest.raises(ConfigError, match="state_url: scrape worker needs"):
+        check_cluster_settings(settings_from_dict({}, base))
+    url = "postgresql://u@h/d"
+    assert check_cluster_settings(settings_from_dict({"state_url": url}, base)) == url
+    with pytest.raises(ConfigError, match="stall_timeout"):
+        settings_from_dict({"cluster": {"stall_timeout": "1s"}}, base)
