@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from scraper.config import load_settings
+from scraper.extract.rules import load_rule_files
 from scraper.once import run_once_command
 from scraper.scaffold import scaffold
 
@@ -84,6 +85,18 @@ def site_pages(folder: Traversable, base: str) -> dict[str, Page]:
     return pages
 
 
+def rule_test_pages(rule_name: str) -> dict[str, Page]:
+    """A shipped rule's own test pages, each at its test URL's path: the demo's
+    article pages are the pages the rule is tested on, one per layout."""
+    pages: dict[str, Page] = {}
+    for found in load_rule_files():
+        if found.shipped and found.rule.name == rule_name:
+            for case in found.rule.tests:
+                body = found.folder.joinpath(*case.file.split("/")).read_bytes()
+                pages[urlsplit(case.url).path] = Page(body, _TYPES[".html"])
+    return pages
+
+
 def _files_under(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, Traversable]]:
     for item in sorted(folder.iterdir(), key=lambda t: t.name):
         if item.is_dir():
@@ -125,6 +138,12 @@ class DemoServer:
         port = self._server.server_address[1]
         self.base = f"http://127.0.0.1:{port}"
         self._server.pages = site_pages(files("scraper") / "demo_site" / site, self.base)
+        if site == "zaobao":
+            self._server.pages.update(rule_test_pages("zaobao"))
+
+    @property
+    def pages(self) -> dict[str, Page]:
+        return self._server.pages
 
     @property
     def page_count(self) -> int:
