@@ -108,7 +108,8 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         parents=[common],
         help="the whole path without the internet: serve bundled pages on 127.0.0.1, "
-        "poll them once into a new folder, build its site if Jekyll is installed",
+        "poll them once into a new folder, build its site and search index (as site build "
+        "does) when Jekyll and Pagefind are installed",
     )
     demo.add_argument("dir", nargs="?", type=Path, help="a new or empty folder (./scrape-demo)")
     ext = sub.add_parser(
@@ -368,10 +369,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         import shutil
 
         from scraper.demo import run_demo
+        from scraper.site import pagefind_binary
 
         try:
-            jekyll = shutil.which("jekyll")
-            return run_demo(args.dir, stdout=sys.stdout, stderr=sys.stderr, jekyll=jekyll)
+            return run_demo(
+                args.dir,
+                stdout=sys.stdout,
+                stderr=sys.stderr,
+                jekyll=shutil.which("jekyll"),
+                pagefind=pagefind_binary(),
+            )
         except (ScraperError, OSError) as exc:
             print(f"scrape demo: {exc}", file=sys.stderr)
             return EXIT_FAILED

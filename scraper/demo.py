@@ -4,19 +4,20 @@ Serves the pages bundled in ``scraper/demo_site/`` on 127.0.0.1 (a Zaobao-like
 site with a section page in each listing layout and an article page in each
 article layout, and a plain RSS site, each on an ephemeral port), lays out
 ``DIR`` as ``scrape init`` does but with a ``config.yaml`` polling them, runs
-``scrape --once``'s own code into it, builds the site with ``jekyll build`` when
-Jekyll is installed, and says where to look.
+``scrape --once``'s own code into it, builds the site with ``scrape site build``'s
+own code (``jekyll build``, then the Pagefind search index) as far as the installed
+tools go, and says where to look and what to install for the rest.
 
-Exit status: 0 every article archived (and the site built, or Jekyll absent);
-1 something failed; 2 ``DIR`` exists and is not empty (nothing was done).
+Exit status: 0 every article archived and the site built (or skipped where Jekyll
+or Pagefind is missing); 1 something failed; 2 ``DIR`` exists and is not empty
+(nothing was done).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,11 +25,10 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, TextIO, cast
+from typing import TextIO, cast
 from urllib.parse import urlsplit
 
-import yaml
-
+from scraper import site
 from scraper.config import load_settings
 from scraper.extract.rules import load_rule_files
 from scraper.once import run_once_command
@@ -228,72 +228,61 @@ def _direct_connections() -> Iterator[None]:
 
 
 @dataclass(frozen=True, slots=True)
-class Built:
-    """What became of the site: built, skipped (no Jekyll), or failed with a reason."""
+class DemoSite:
+    """What became of the demo's site: built by ``scrape site build``'s own code
+    (``index``: its search index, None when Pagefind is missing), not built (Jekyll
+    missing), or failed (``failure``). ``missing``: each tool not installed, and how
+    to install it."""
 
-    state: Literal["built", "skipped", "failed"]
-    reason: str = ""
+    built: bool
+    index: site.Built | None = None
+    missing: tuple[str, ...] = ()
+    failure: str = ""
 
 
-def build_site(target: Path, jekyll: str | None) -> Built:
+def build_demo_site(
+    target: Path, jekyll: str | None, pagefind: str | None, echo: Callable[[str], None]
+) -> DemoSite:
+    """The site of ``target`` as ``scrape site build`` makes it, or as much of it as the
+    installed tools make: without Pagefind, the site with no search index."""
+    missing = tuple(site.missing_tools(jekyll, pagefind))
     if jekyll is None:
-        return Built("skipped")
-    site = target.resolve()
+        return DemoSite(built=False, missing=missing)
     try:
-        run = subprocess.run(
-            [jekyll, "build", "--source", str(site), "--destination", str(site / "_site")],
-            cwd=site,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-            # Ruby reads files in the locale's encoding: in a C locale the posts'
-            # Chinese stops the build ("invalid byte sequence in US-ASCII").
-            env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"},
+        if pagefind is None:
+            site.jekyll_site(target, jekyll, echo)
+            return DemoSite(built=True, missing=missing)
+        return DemoSite(
+            built=True, index=site.build_site(target, site.Tools(jekyll, pagefind), echo)
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return Built("failed", str(exc))
-    if run.returncode != 0:
-        said = (run.stderr.strip() or run.stdout.strip()).splitlines()[-5:]
-        return Built("failed", f"jekyll build exited {run.returncode}: " + " / ".join(said))
-    return Built("built")
+    except (site.SiteError, OSError) as exc:
+        return DemoSite(built=False, missing=missing, failure=str(exc))
 
 
-def jekyll_packages(site_config: str) -> list[str]:
-    """The Debian (and Ubuntu) packages that build a site of this ``_config.yml``:
-    Jekyll, and ``ruby-<plugin>`` for each of its plugins."""
-    try:
-        doc = yaml.safe_load(site_config)
-    except yaml.YAMLError:
-        doc = None
-    plugins = doc.get("plugins") if isinstance(doc, dict) else None
-    names = [p for p in plugins if isinstance(p, str)] if isinstance(plugins, list) else []
-    return ["jekyll", *(f"ruby-{name}" for name in names)]
-
-
-def summary_lines(target: Path, posts: int, built: Built, packages: list[str]) -> list[str]:
-    """Where to look: the posts, the site, how to serve it (``packages``: what to
-    install when Jekyll is missing)."""
-    site = target / "_site"
+def summary_lines(target: Path, posts: int, result: DemoSite) -> list[str]:
+    """Where to look: the posts, the site, how to look at it; what was skipped and
+    how to install what it needs."""
+    built = target / "_site"
+    then = f"then: scrape site build {target}"
     lines = [
         "",
         f"Demo archive in {target}/: {posts} article{'' if posts == 1 else 's'}",
         f"  posts:  {target / '_posts'}/",
     ]
-    build = f"jekyll build --source {target} --destination {site}"
-    if built.state == "built":
-        lines += [
-            f"  site:   {site}/ (built by jekyll build)",
-            f"  serve:  jekyll serve --source {target} --destination {site}",
-            f"      or  python3 -m http.server -d {site}",
-        ]
-    elif built.state == "skipped":
-        lines += [
-            "  site:   not built: jekyll is not installed "
-            f"(Debian, Ubuntu: apt-get install {' '.join(packages)}); then: {build}",
-        ]
+    if result.failure:
+        lines.append(f"  site:   failed: {result.failure}")
+    elif not result.built:
+        lines.append(f"  site:   not built: {'; '.join(result.missing)}; {then}")
     else:
-        lines += [f"  site:   not built: {built.reason}"]
+        lines.append(f"  site:   {built}/ (built by jekyll build)")
+        if result.index is None:
+            lines.append(f"  search: not built: {'; '.join(result.missing)}; {then}")
+        else:
+            pages = result.index.indexed
+            counted = f", {pages} pages indexed" if pages is not None else ""
+            lines.append(f"  search: {built / 'pagefind'}/ (Pagefind's index{counted})")
+            lines += [f"  warning: {w}" for w in result.index.warnings]
+        lines.append(f"  look:   {site.serve_command(built)}")
     lines.append(f"  config: {target / 'config.yaml'} (the demo's sources)")
     return lines
 
@@ -304,8 +293,10 @@ def run_demo(
     stdout: TextIO,
     stderr: TextIO,
     jekyll: str | None,
+    pagefind: str | None,
 ) -> int:
-    """``scrape demo``; ``jekyll``: the program that builds the site (None: skip it)."""
+    """``scrape demo``; ``jekyll``, ``pagefind``: the programs that build the site and
+    its search index (None: not installed, that part skipped)."""
     target = target or DEFAULT_DIR
     if problem := refusal(target):
         print(f"scrape demo: {problem}", file=stderr)
@@ -327,7 +318,12 @@ def run_demo(
         with _direct_connections():
             status = run_once_command(settings, (), stdout=stdout, stderr=stderr)
     posts = sum(1 for _ in (settings.archive_dir / "_posts").rglob("*.md"))
-    built = build_site(target, jekyll)
-    packages = jekyll_packages((target / "_config.yml").read_text(encoding="utf-8"))
-    print("\n".join(summary_lines(target, posts, built, packages)), file=stdout)
-    return EXIT_FAILED if status != EXIT_OK or built.state == "failed" else EXIT_OK
+    if jekyll is not None:
+        print(f"\nBuilding the site (as scrape site build {target} does):", file=stdout)
+
+    def echo(line: str) -> None:
+        print(f"    {line}", file=stdout, flush=True)
+
+    result = build_demo_site(target, jekyll, pagefind, echo)
+    print("\n".join(summary_lines(target, posts, result)), file=stdout)
+    return EXIT_FAILED if status != EXIT_OK or result.failure else EXIT_OK

@@ -38,10 +38,6 @@ class Tools:
     jekyll: str
     pagefind: str
 
-    @property
-    def pagefind_extended(self) -> bool:
-        return "extended" in Path(self.pagefind).name
-
 
 @dataclass(frozen=True, slots=True)
 class Built:
@@ -56,12 +52,17 @@ def find_tools() -> Tools:
     binary = pagefind_binary()
     if jekyll is not None and binary is not None:
         return Tools(jekyll, binary)
+    raise SiteError("; ".join(missing_tools(jekyll, binary)))
+
+
+def missing_tools(jekyll: str | None, pagefind: str | None) -> list[str]:
+    """Of the two tools found (None: not found), each missing one and how to install it."""
     missing = []
     if jekyll is None:
         missing.append(f"jekyll is not installed (Debian: apt-get install {JEKYLL_PACKAGES})")
-    if binary is None:
+    if pagefind is None:
         missing.append(f"pagefind is not installed ({PAGEFIND_PACKAGE})")
-    raise SiteError("; ".join(missing))
+    return missing
 
 
 def pagefind_binary() -> str | None:
@@ -76,6 +77,11 @@ def pagefind_binary() -> str | None:
     if found is not None and found.is_file():
         return str(found)
     return shutil.which("pagefind_extended") or shutil.which("pagefind")
+
+
+def is_extended(pagefind: str) -> bool:
+    """Whether the binary is the extended Pagefind (the one that segments Chinese)."""
+    return "extended" in Path(pagefind).name
 
 
 def jekyll_command(jekyll: str, folder: Path) -> list[str]:
@@ -106,25 +112,34 @@ def build_site(
 ) -> Built:
     """``jekyll build`` of ``folder`` into ``folder/_site``, then its Pagefind index.
     ``echo`` gets every line the two print, as they print it."""
+    return index_site(jekyll_site(folder, tools.jekyll, echo), tools.pagefind, echo)
+
+
+def jekyll_site(folder: Path, jekyll: str, echo: Callable[[str], None]) -> Path:
+    """``jekyll build`` of ``folder``; the built site, ``folder/_site``."""
     if not (folder / "_config.yml").is_file():
         raise SiteError(
             f"{folder}: not a Jekyll site (no _config.yml): make one with `scrape init {folder}`"
         )
-    code, output = _run_echoing(jekyll_command(tools.jekyll, folder), echo)
+    code, output = _run_echoing(jekyll_command(jekyll, folder), echo)
     if code != 0:
         hint = missing_plugin_hint(output)
         raise SiteError(f"jekyll build failed (exit {code})" + (f": {hint}" if hint else ""))
-    built = folder / "_site"
+    return folder / "_site"
+
+
+def index_site(built: Path, pagefind: str, echo: Callable[[str], None]) -> Built:
+    """Pagefind's index of the built site, in ``built/pagefind``."""
     # A fresh index, not this one beside the last one's files (kept by keep_files).
     shutil.rmtree(built / "pagefind", ignore_errors=True)
-    code, output = _run_echoing(pagefind_command(tools.pagefind, built), echo)
+    code, output = _run_echoing(pagefind_command(pagefind, built), echo)
     if code != 0:
         raise SiteError(f"pagefind failed (exit {code}) on {built}")
     pages = re.search(r"Indexed (\d+) pages?", output)
     warnings: tuple[str, ...] = ()
-    if not tools.pagefind_extended:
+    if not is_extended(pagefind):
         warnings = (
-            f"{tools.pagefind} is the plain Pagefind: Chinese is found only where a "
+            f"{pagefind} is the plain Pagefind: Chinese is found only where a "
             f"clause begins; {PAGEFIND_PACKAGE} has the extended one",
         )
     return Built(built, int(pages.group(1)) if pages else None, warnings)
@@ -154,7 +169,11 @@ def report(built: Built) -> str:
     lines += [
         f"site built in {built.site}; search index in {built.site / 'pagefind'}"
         + (f" ({built.indexed} pages)" if built.indexed is not None else ""),
-        f"look at it: python3 -m http.server --directory {built.site} 8000"
-        "   # then http://127.0.0.1:8000/",
+        f"look at it: {serve_command(built.site)}",
     ]
     return "\n".join(lines)
+
+
+def serve_command(site: Path) -> str:
+    """How to look at a built site: served as a static host serves it."""
+    return f"python3 -m http.server --directory {site} 8000   # then http://127.0.0.1:8000/"

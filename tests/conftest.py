@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
@@ -20,6 +21,7 @@ from pgtools import fresh_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture
@@ -36,16 +38,34 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def without_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy variable of the caller's environment, in either case, for the test
+    (``pytestmark = pytest.mark.usefixtures("without_proxy_variables")``)."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
 def clean_env() -> dict[str, str]:
     """The environment for a child scrape: no proxies or config from the caller."""
+    proxies = {name.lower() for name in PROXY_VARIABLES}
     env = {
         k: v
         for k, v in os.environ.items()
-        if k.lower() not in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-        and not k.startswith("SCRAPER_")
+        if k.lower() not in proxies and not k.startswith("SCRAPER_")
     }
     env["PYTHONPATH"] = str(REPO)
     return env
+
+
+def check_golden(actual: dict[str, Any], expected_path: Path) -> None:
+    """``actual`` is the JSON in ``expected_path``; with ``UPDATE_GOLDEN`` set, it
+    becomes that file's content instead (review the diff)."""
+    if os.environ.get("UPDATE_GOLDEN"):
+        text = json.dumps(actual, ensure_ascii=False, indent=2) + "\n"
+        expected_path.write_text(text, encoding="utf-8")
+    assert actual == json.loads(expected_path.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -86,6 +106,22 @@ class Project:
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "scraper", "--config", str(self.config), *args]
+
+    def start(
+        self,
+        *args: str,
+        stdout: int | IO[str] = subprocess.PIPE,
+        stderr: int | IO[str] = subprocess.PIPE,
+    ) -> subprocess.Popen[str]:
+        """``scrape ARGS`` started in the project's folder, not waited for."""
+        return subprocess.Popen(
+            self.command(*args),
+            stdout=stdout,
+            stderr=stderr,
+            text=True,
+            env=clean_env(),
+            cwd=self.root,
+        )
 
     def scrape(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

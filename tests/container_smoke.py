@@ -32,6 +32,28 @@ TOOL = Path(os.environ.get("CONTAINER_CHECK", REPO.parent / "shared" / "tools" /
 TAG = "localhost/scraper:test"
 
 
+def run_in_image(
+    data: Path, config: str, *args: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``container-check run`` with ``data``'s ``config`` as the image's config.yaml, its
+    CA bundle, and its archive/ and state/ folders mounted; ``args``: the rest of the
+    command (the image and what it runs)."""
+    mounts = {
+        config: "/data/config.yaml:ro",
+        "ca.pem": "/data/ca.pem:ro",
+        "archive": "/data/archive",
+        "state": "/data/state",
+    }
+    volumes = [arg for name, at in mounts.items() for arg in ("-v", f"{data / name}:{at}")]
+    return subprocess.run(
+        [str(TOOL), "run", "--rm", *volumes, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def daemon_healthcheck(data: Path) -> list[str]:
     """The daemon in the image with its HTTP service on, probed by `scrape healthcheck`
     (the image's HEALTHCHECK command), then stopped with SIGTERM."""
@@ -47,30 +69,7 @@ def daemon_healthcheck(data: Path) -> list[str]:
         "cat /tmp/hc; scrape status; kill -TERM $pid; wait $pid; echo daemon-exit=$?; "
         "grep -c daemon.stopped /tmp/daemon.log"
     )
-    run = subprocess.run(
-        [
-            str(TOOL),
-            "run",
-            "--rm",
-            "-v",
-            f"{data / 'service.yaml'}:/data/config.yaml:ro",
-            "-v",
-            f"{data / 'ca.pem'}:/data/ca.pem:ro",
-            "-v",
-            f"{data / 'archive'}:/data/archive",
-            "-v",
-            f"{data / 'state'}:/data/state",
-            "--entrypoint",
-            "sh",
-            TAG,
-            "-c",
-            script,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    run = run_in_image(data, "service.yaml", "--entrypoint", "sh", TAG, "-c", script, timeout=300)
     print(run.stdout)
     expected = f"healthy: http://127.0.0.1:{port}/healthz answered 200"
     if expected not in run.stdout or "daemon-exit=0" not in run.stdout:
@@ -137,27 +136,7 @@ def main() -> int:
         # The image's user is not the host's: let it write (as a matching --user would).
         for path in [data / "state", data / "archive", *(data / "archive").rglob("*")]:
             os.chmod(path, 0o777 if path.is_dir() else 0o666)
-        run = subprocess.run(
-            [
-                str(TOOL),
-                "run",
-                "--rm",
-                "-v",
-                f"{data / 'config.yaml'}:/data/config.yaml:ro",
-                "-v",
-                f"{data / 'ca.pem'}:/data/ca.pem:ro",
-                "-v",
-                f"{data / 'archive'}:/data/archive",
-                "-v",
-                f"{data / 'state'}:/data/state",
-                TAG,
-                "--once",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        run = run_in_image(data, "config.yaml", TAG, "--once", timeout=600)
         print(run.stdout)
         print(run.stderr[-4000:], file=sys.stderr)
         posts = sorted((data / "archive").rglob("*.md"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import pytest
-from conftest import Project, clean_env
+from conftest import Project
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -39,14 +39,7 @@ class RunningDaemon:
     def __init__(self, project: Project) -> None:
         self.log = project.root / "daemon.log"
         self._log_file = self.log.open("w", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            project.command("run"),
-            stdout=subprocess.DEVNULL,
-            stderr=self._log_file,
-            text=True,
-            env=clean_env(),
-            cwd=project.root,
-        )
+        self.proc = project.start("run", stdout=subprocess.DEVNULL, stderr=self._log_file)
 
     def logs(self) -> str:
         return self.log.read_text(encoding="utf-8")

@@ -23,7 +23,13 @@ from servicetools import missing, require
 
 from scraper.archive import Archive
 from scraper.render import relpath_for, render
-from scraper.site import JEKYLL_PACKAGES, PAGEFIND_PACKAGE, pagefind_binary
+from scraper.site import (
+    JEKYLL_PACKAGES,
+    PAGEFIND_PACKAGE,
+    build_env,
+    jekyll_command,
+    pagefind_binary,
+)
 from scraper.types import Article
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -37,16 +43,24 @@ SEARCH_STORY = 21  # the first story of the singapore section
 Expected = list[Article | tuple[str, str]]
 
 
-def init(project: Project, folder: Path) -> subprocess.CompletedProcess[str]:
+def scrape(
+    project: Project, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``scrape ARGS`` in the project's folder, without the project's ``--config``
+    (the site's own, or none, as ``init`` and ``site build`` are run)."""
     return subprocess.run(
-        [*project.command("init", str(folder))[:3], "init", str(folder)],
+        [*project.command()[:3], *args],
         capture_output=True,
         text=True,
-        env=clean_env(),
+        env=env or clean_env(),
         cwd=project.root,
-        timeout=60,
+        timeout=300,
         check=False,
     )
+
+
+def init(project: Project, folder: Path) -> subprocess.CompletedProcess[str]:
+    return scrape(project, "init", str(folder))
 
 
 def require_jekyll() -> str:
@@ -71,15 +85,15 @@ def require_pagefind() -> str:
 
 
 def jekyll_build(site: Path) -> subprocess.CompletedProcess[str]:
-    jekyll = require_jekyll()
+    """A plain ``jekyll build`` of ``site``, run as ``scrape site build`` runs it."""
     return subprocess.run(
-        [jekyll, "build", "--source", str(site), "--destination", str(site / "_site")],
+        jekyll_command(require_jekyll(), site),
         capture_output=True,
         text=True,
         cwd=site,
         timeout=300,
         check=False,
-        env={**clean_env(), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"},
+        env=build_env(clean_env()),
     )
 
 
@@ -87,15 +101,7 @@ def site_build(
     project: Project, folder: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``scrape site build FOLDER``, as a user runs it."""
-    return subprocess.run(
-        [*project.command()[:3], "site", "build", str(folder)],
-        capture_output=True,
-        text=True,
-        env=env or clean_env(),
-        cwd=project.root,
-        timeout=300,
-        check=False,
-    )
+    return scrape(project, "site", "build", str(folder), env=env)
 
 
 def hostile_articles() -> list[Article]:
@@ -149,15 +155,7 @@ def fill_site(project: Project) -> tuple[Path, Expected]:
         for s in stories:
             project.site.add(s.url, zaobao_article(s))
             expected.append((s.url, s.paragraphs[-1]))
-    run = subprocess.run(
-        [*project.command()[:3], "--config", str(site / "config.yaml"), "--once"],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        cwd=project.root,
-        timeout=120,
-        check=False,
-    )
+    run = scrape(project, "--config", str(site / "config.yaml"), "--once")
     assert run.returncode == 0, run.stdout + run.stderr
     archive = Archive(site)
     for a in hostile_articles():

@@ -17,14 +17,7 @@ FEED = "https://news.example.test/rss.xml"
 
 
 def start_daemon(project: Project) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        project.command("run"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-        cwd=project.root,
-    )
+    return project.start("run")
 
 
 def stop(proc: subprocess.Popen[str]) -> tuple[int, float, str]:

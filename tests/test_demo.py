@@ -1,5 +1,6 @@
 """``scrape demo``: the bundled pages served on 127.0.0.1, the real ``--once`` into a
-new folder, the site built by the real Jekyll (Debian's) when it is installed."""
+new folder, the site built as ``scrape site build`` builds it (the real Jekyll,
+Debian's, then Pagefind's search index) as far as the installed tools go."""
 
 from __future__ import annotations
 
@@ -16,19 +17,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from conftest import clean_env
 from hostile.checks import Post, check_archive
-from servicetools import require
+from sitetools import require_jekyll, require_pagefind
 
-from scraper.demo import ZAOBAO_SECTIONS, DemoServer, jekyll_packages, run_demo, site_pages
+from scraper.demo import ZAOBAO_SECTIONS, DemoServer, run_demo, site_pages
 from scraper.extract import load_rules
 from scraper.extract.rules import RuleTest
+from scraper.site import JEKYLL_PACKAGES, PAGEFIND_PACKAGE
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_SITE = REPO / "scraper" / "demo_site"
 RULE_DIR = REPO / "scraper" / "extract" / "rules"
 ZAOBAO_ARTICLES = 10  # one per article layout of LAYOUTS.md
 GAZETTE_ARTICLES = 3
+ARTICLES = ZAOBAO_ARTICLES + GAZETTE_ARTICLES
+NO_JEKYLL = f"jekyll is not installed (Debian: apt-get install {JEKYLL_PACKAGES})"
+NO_PAGEFIND = f"pagefind is not installed ({PAGEFIND_PACKAGE})"
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens there
 NEVER = (
     "<script", "googletag", "dfp-ad", "<button", "购买此文章", "热文推荐", "astro-island",
@@ -85,8 +91,8 @@ def posts_by_site(demo: Demo) -> dict[str, list[Post]]:
 def test_the_demo_archives_every_article_and_says_where(demo: Demo) -> None:
     assert demo.run.returncode == 0, demo.run.stderr + demo.run.stdout
     out = demo.run.stdout
-    assert f"6 sources, {ZAOBAO_ARTICLES + GAZETTE_ARTICLES} new articles, 0 with failures" in out
-    assert f"Demo archive in scrape-demo/: {ZAOBAO_ARTICLES + GAZETTE_ARTICLES} articles" in out
+    assert f"6 sources, {ARTICLES} new articles, 0 with failures" in out
+    assert f"Demo archive in scrape-demo/: {ARTICLES} articles" in out
     assert "posts:  scrape-demo/_posts/" in out
     for section in ZAOBAO_SECTIONS:
         assert section.source in out
@@ -133,13 +139,23 @@ def test_the_rss_site_posts_are_the_stories_without_the_page_around_them(demo: D
         assert post.meta["categories"] == ["Lakeside Gazette"]
 
 
-def test_with_jekyll_the_site_is_built(demo: Demo) -> None:
-    require("jekyll", "jekyll")
+def test_with_jekyll_and_pagefind_the_site_is_built_with_its_search_index(demo: Demo) -> None:
+    require_jekyll()
+    require_pagefind()
     site = demo.folder / "_site"
-    assert "site:   scrape-demo/_site/ (built by jekyll build)" in demo.run.stdout
-    assert "jekyll serve --source scrape-demo" in demo.run.stdout
-    assert "python3 -m http.server -d scrape-demo/_site" in demo.run.stdout
-    assert (site / "index.html").is_file()
+    out = demo.run.stdout
+    assert "Building the site (as scrape site build scrape-demo does):" in out
+    assert "site:   scrape-demo/_site/ (built by jekyll build)" in out
+    assert (
+        f"search: scrape-demo/_site/pagefind/ (Pagefind's index, {ARTICLES} pages indexed)" in out
+    )
+    assert "look:   python3 -m http.server --directory scrape-demo/_site 8000" in out
+    assert "Running Pagefind" in out  # its own words, passed on
+    for name in ("pagefind.js", "pagefind-ui.js", "pagefind-entry.json"):
+        assert (site / "pagefind" / name).is_file(), name
+    assert list((site / "pagefind" / "fragment").iterdir())
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert 'src="/pagefind/pagefind-ui.js"' in index and 'id="search"' in index
     pages = [p.read_text(encoding="utf-8") for p in site.rglob("*.html") if p.name != "index.html"]
     for post in check_archive(demo.folder / "_posts").values():
         assert any(post.meta["title"] in page for page in pages), post.meta["title"]
@@ -191,21 +207,44 @@ def test_in_process_into_an_empty_folder_without_jekyll_and_no_network(
     folder = tmp_path / "empty"
     folder.mkdir()
     out, err = io.StringIO(), io.StringIO()
-    status = run_demo(folder, stdout=out, stderr=err, jekyll=None)
+    status = run_demo(folder, stdout=out, stderr=err, jekyll=None, pagefind=None)
     assert status == 0, err.getvalue() + out.getvalue()
-    assert len(list((folder / "_posts").glob("*.md"))) == ZAOBAO_ARTICLES + GAZETTE_ARTICLES
-    assert f"Demo archive in {folder}/: 13 articles" in out.getvalue()
-    packages = " ".join(jekyll_packages((folder / "_config.yml").read_text(encoding="utf-8")))
-    assert packages.startswith("jekyll")
-    assert f"not built: jekyll is not installed (Debian, Ubuntu: apt-get install {packages})" in (
-        out.getvalue()
-    )
-    assert f"jekyll build --source {folder} --destination {folder}/_site" in out.getvalue()
+    assert len(list((folder / "_posts").glob("*.md"))) == ARTICLES
+    assert f"Demo archive in {folder}/: {ARTICLES} articles" in out.getvalue()
+    assert (
+        f"site:   not built: {NO_JEKYLL}; {NO_PAGEFIND}; then: scrape site build {folder}\n"
+    ) in out.getvalue()
+    assert "Building the site" not in out.getvalue()
     assert not (folder / "_site").exists()
     assert connections, "nothing was fetched"
     for address in connections:
         assert address[0] == "127.0.0.1", address
     assert os.environ["http_proxy"] == DEAD_PROXY and "no_proxy" not in os.environ
+
+
+def test_with_jekyll_but_no_pagefind_the_site_is_built_without_search(tmp_path: Path) -> None:
+    jekyll = require_jekyll()
+    folder = tmp_path / "demo"
+    out, err = io.StringIO(), io.StringIO()
+    status = run_demo(folder, stdout=out, stderr=err, jekyll=jekyll, pagefind=None)
+    assert status == 0, err.getvalue() + out.getvalue()
+    said = out.getvalue()
+    assert f"site:   {folder}/_site/ (built by jekyll build)\n" in said
+    assert f"search: not built: {NO_PAGEFIND}; then: scrape site build {folder}\n" in said
+    assert "    Generating..." in said  # Jekyll's own words, passed on
+    assert (folder / "_site" / "index.html").is_file()
+    assert not (folder / "_site" / "pagefind").exists()
+
+
+def test_a_site_build_that_fails_is_said_and_fails_the_demo(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    out, err = io.StringIO(), io.StringIO()
+    # a `jekyll` that exits 1, as Jekyll does on a broken site
+    status = run_demo(folder, stdout=out, stderr=err, jekyll="false", pagefind="false")
+    assert status == 1
+    assert "site:   failed: jekyll build failed (exit 1)\n" in out.getvalue()
+    assert f"Demo archive in {folder}/: {ARTICLES} articles" in out.getvalue()
+    assert not (folder / "_site" / "pagefind").exists()
 
 
 def test_site_pages_serve_html_with_and_without_suffix_and_fill_in_the_address(
@@ -222,20 +261,12 @@ def test_site_pages_serve_html_with_and_without_suffix_and_fill_in_the_address(
     assert pages["/feed.xml"].content_type.startswith("application/rss+xml")
 
 
-@pytest.mark.parametrize(
-    ("site_config", "packages"),
-    [
-        ("title: x\nplugins:\n  - jekyll-paginate\n  - jekyll-archives\n",
-         ["jekyll", "ruby-jekyll-paginate", "ruby-jekyll-archives"]),
-        ("title: x\n", ["jekyll"]),
-        ("plugins: jekyll-feed\n", ["jekyll"]),  # not a list: Jekyll would not load it
-        ("plugins: [a\n", ["jekyll"]),  # not YAML
-    ],
-)  # fmt: skip
-def test_the_packages_to_install_are_jekyll_and_the_sites_plugins(
-    site_config: str, packages: list[str]
-) -> None:
-    assert jekyll_packages(site_config) == packages
+def test_the_packages_said_to_install_are_those_the_scaffolds_plugins_need() -> None:
+    """What a missing Jekyll's message says to install builds the site ``scrape init``
+    lays out: Jekyll and ``ruby-<plugin>`` for each plugin its _config.yml names."""
+    config = yaml.safe_load((REPO / "scraper/templates/site/_config.yml").read_text("utf-8"))
+    assert config["plugins"]
+    assert JEKYLL_PACKAGES.split() == ["jekyll", *(f"ruby-{p}" for p in config["plugins"])]
 
 
 def test_the_demo_serves_every_zaobao_layout_page_the_rule_is_tested_on() -> None:

@@ -9,7 +9,6 @@ them; review the diff.
 from __future__ import annotations
 
 import json
-import os
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta, timezone
@@ -18,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import check_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,13 +70,8 @@ def _run(case: Path, args: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES, ids=[p.name for p in CASES])
 def test_golden(case: Path) -> None:
     expected_path = _expected_path(case)
-    expected = json.loads(expected_path.read_text(encoding="utf-8"))
-    actual = _run(case, expected["args"])
-    if os.environ.get("UPDATE_GOLDEN"):
-        text = json.dumps(actual, ensure_ascii=False, indent=2) + "\n"
-        expected_path.write_text(text, encoding="utf-8")
-        expected = actual
-    assert actual == expected
+    args = json.loads(expected_path.read_text(encoding="utf-8"))["args"]
+    check_golden(_run(case, args), expected_path)
 
 
 def test_every_fixture_has_expectations() -> None:

@@ -22,7 +22,7 @@ from scraper.types import Fetched, NotModified, Validators
 
 T = TypeVar("T")
 MiB = 1024 * 1024
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+pytestmark = pytest.mark.usefixtures("without_proxy_variables")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
@@ -37,13 +37,6 @@ class Sleeps:
 
     async def __call__(self, seconds: float) -> None:
         self.calls.append(seconds)
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture

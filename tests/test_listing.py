@@ -7,12 +7,12 @@ holding the arguments (URL, that era's selector) and the expected result.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import check_golden
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
@@ -47,13 +47,8 @@ def _run(case: Path, args: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("case", CASES, ids=[p.stem for p in CASES])
 def test_golden(case: Path) -> None:
     expected_path = case.with_suffix(".expected.json")
-    expected = json.loads(expected_path.read_text(encoding="utf-8"))
-    actual = _run(case, expected["args"])
-    if os.environ.get("UPDATE_GOLDEN"):
-        text = json.dumps(actual, ensure_ascii=False, indent=2) + "\n"
-        expected_path.write_text(text, encoding="utf-8")
-        expected = actual
-    assert actual == expected
+    args = json.loads(expected_path.read_text(encoding="utf-8"))["args"]
+    check_golden(_run(case, args), expected_path)
 
 
 def test_fixtures_use_the_documented_selectors() -> None:

@@ -18,16 +18,9 @@ from scraper.errors import ConfigError, FetchError
 from scraper.http import Fetcher
 from scraper.types import Fetched
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+pytestmark = pytest.mark.usefixtures("without_proxy_variables")
 # what every refusal ends with: how to allow the address when it is wanted
 HINT = " (set allow_private_networks: true in the config to allow it)"
-
-
-@pytest.fixture(autouse=True)
-def no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
 
 
 @pytest.fixture

@@ -76,6 +76,24 @@ def mixed_line_endings(text: str) -> str:
     return "".join(line + ends[i % 3] for i, line in enumerate(lines))
 
 
+def archive_intact(
+    world: HostileProject, sources: list[dict[str, object]], expected: dict[str, tuple[str, str]]
+) -> None:
+    """``scrape --once`` over ``sources`` archives each expected URL with its (title,
+    text), none with a replacement character."""
+    world.write_config(sources)
+    run = world.run("--once")
+
+    assert_survived(run)
+    assert run.returncode == 0, run.stdout + run.stderr
+    posts = check_archive(world.archive)
+    assert set(posts) == set(expected)
+    for url, (title, text) in expected.items():
+        assert posts[url].meta["title"] == title, url
+        assert text in posts[url].body, (url, posts[url].body[:200])
+        assert "\ufffd" not in posts[url].text, url
+
+
 @pytest.mark.parametrize("fetch_pages", [True, False], ids=["pages", "feed-content"])
 def test_chinese_in_every_encoding_arrives_intact(world: HostileProject, fetch_pages: bool) -> None:
     site = world.site
@@ -110,17 +128,7 @@ def test_chinese_in_every_encoding_arrives_intact(world: HostileProject, fetch_p
         )
         sources.append({"name": name, "url": f"{HOST}/{name}.xml", "fetch_article": fetch_pages})
 
-    world.write_config(sources)
-    run = world.run("--once")
-
-    assert_survived(run)
-    assert run.returncode == 0, run.stdout + run.stderr
-    posts = check_archive(world.archive)
-    assert set(posts) == set(expected)
-    for url, (title, text) in expected.items():
-        assert posts[url].meta["title"] == title, url
-        assert text in posts[url].body, (url, posts[url].body[:200])
-        assert "\ufffd" not in posts[url].text, url
+    archive_intact(world, sources, expected)
 
 
 # Japanese and Korean with no charset anywhere (no header charset, no <meta>, no
@@ -169,14 +177,4 @@ def test_undeclared_japanese_and_korean_arrive_intact(
         site.add(feed_url, Reply(xml.encode(codec), content_type="application/rss+xml"))
         sources.append({"name": codec, "url": feed_url, "fetch_article": fetch_pages})
 
-    world.write_config(sources)
-    run = world.run("--once")
-
-    assert_survived(run)
-    assert run.returncode == 0, run.stdout + run.stderr
-    posts = check_archive(world.archive)
-    assert set(posts) == set(expected)
-    for url, (title, text) in expected.items():
-        assert posts[url].meta["title"] == title, url
-        assert text in posts[url].body, (url, posts[url].body[:200])
-        assert "\ufffd" not in posts[url].text, url
+    archive_intact(world, sources, expected)

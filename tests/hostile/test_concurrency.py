@@ -6,10 +6,6 @@ tests/test_daemon.py; the lock itself: tests/test_state.py.)
 
 from __future__ import annotations
 
-import subprocess
-
-from conftest import clean_env
-
 from hostile.checks import check_archive, integrity, state_rows
 from hostile.conftest import HostileProject
 from hostile.server import Reply
@@ -28,17 +24,7 @@ def test_two_runs_at_once_one_wins_the_other_says_so(world: HostileProject) -> N
             urls.append(url)
         items = [Item(x(u), f"Twin story {n}", u) for n, u in enumerate(urls)]
         world.site.add(FEED, Reply(rss(items), content_type="application/rss+xml"))
-        procs = [
-            subprocess.Popen(
-                world.command("--once"),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=clean_env(),
-                cwd=world.root,
-            )
-            for _ in range(2)
-        ]
+        procs = [world.start("--once") for _ in range(2)]
         results = [(p.pid, *p.communicate(timeout=120), p.returncode) for p in procs]
         assert sorted(r[3] for r in results) == [0, 1], (round_, results)
         (winner,) = [r[0] for r in results if r[3] == 0]

@@ -11,7 +11,6 @@ tests/test_archive.py.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import clean_env
 
 from hostile.checks import check_archive, integrity, state_rows
 from hostile.conftest import HostileProject
@@ -81,17 +80,11 @@ def in_namespace(world: HostileProject, case: str, mount: Path) -> Path:
     out = world.root / "out"
     out.mkdir()
     mount.mkdir(parents=True, exist_ok=True)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k.lower() not in {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-        and not k.startswith("SCRAPER_")
-    }
-    env["PYTHONPATH"] = str(REPO)
     done = subprocess.run(
         ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", SCRIPT, "sh",
          str(mount), sys.executable, str(world.config), str(out), case],
-        capture_output=True, text=True, timeout=180, check=False, env=env, cwd=world.root,
+        capture_output=True, text=True, timeout=180, check=False, env=clean_env(),
+        cwd=world.root,
     )  # fmt: skip
     if done.returncode == 77 or "unshare:" in done.stderr:
         pytest.skip(f"no private tmpfs mount here: {done.stderr.strip()}")
