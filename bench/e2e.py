@@ -50,10 +50,12 @@ ZAOBAO_EVERY = 5  # every fifth host serves Zaobao-layout pages
 
 
 _CPROFILE = """if True:
-    import cProfile, runpy, sys, time
+    import cProfile, os, runpy, sys, time
     out = sys.argv.pop(1)
     sys.argv[0] = "scraper"
-    profile = cProfile.Profile(time.process_time)
+    # E2E_CPROFILE=thread: the event loop's thread alone (threads' CPU not charged to it)
+    timer = time.thread_time if os.environ.get("E2E_CPROFILE") == "thread" else time.process_time
+    profile = cProfile.Profile(timer)
     try:
         profile.runcall(runpy.run_module, "scraper", run_name="__main__")
     except SystemExit:
@@ -131,7 +133,9 @@ class World:
         if os.environ.get("E2E_CPROFILE"):  # CPU time, not wall time, per function
             profiler = ["-c", _CPROFILE, str(report.with_suffix(".prof"))]
         if os.environ.get("E2E_PYSPY"):  # sampled, every process, idle time too
-            spy = [str(BIN / "py-spy"), "record", "--subprocesses", "--idle", "--format", "raw"]
+            # E2E_PYSPY=cpu: threads on a CPU only (no --idle), for where the CPU goes
+            idle = [] if os.environ["E2E_PYSPY"] == "cpu" else ["--idle"]
+            spy = [str(BIN / "py-spy"), "record", "--subprocesses", *idle, "--format", "raw"]
             spy += ["-o", str(report.with_suffix(".raw")), "--"]
             return [*spy, str(BIN / "scrape"), *command]
         module = [] if profiler[0] == "-c" else ["-m", "scraper"]
@@ -472,7 +476,15 @@ def world_for(args: argparse.Namespace, content: Content, log: Path) -> Iterator
     with Site(layout, content, latency=args.latency) as site:
         root = Path(tempfile.mkdtemp(prefix="e2e-"))
         try:
-            yield World(site, root, args.feeds, args.per_host, log, args.profile, args.workers)
+            yield World(
+                site,
+                root,
+                args.feeds,
+                args.per_host,
+                log,
+                profile=args.profile,
+                workers=args.workers,
+            )
         finally:
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)

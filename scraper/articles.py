@@ -1,10 +1,12 @@
 """The entries of one poll: decided (``decide.plan_entries``), then each new one
-fetched, captured, extracted, rendered, written and marked done, in that order:
-an entry is marked done only after its file is on disk."""
+fetched, captured, extracted, rendered and written; what became of each (done,
+failed) is gathered for the poll's one write (``State.apply``), so an entry is
+marked done only after its file is on disk."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -20,12 +22,14 @@ from scraper.errors import (
     ArchiveError,
     ExtractError,
     FetchError,
+    ScraperError,
     SourceError,
 )
 from scraper.extract import missed_parts
 from scraper.logs import log_event, since
 from scraper.render import identity_suffix, relpath_for, render, text_digest
 from scraper.source_page import HTML_TYPES, RuleSeen, rule_for, zone_for
+from scraper.state import Done, Failed
 from scraper.types import (
     Article,
     CaptureRef,
@@ -49,6 +53,8 @@ class Tally:
     held_back: bool = False  # some entry will be retried: keep the validators unsaved
     rule_seen: list[RuleSeen] = field(default_factory=list)  # what rules' parts did
     stale_rules: tuple[str, ...] = ()
+    done: list[Done] = field(default_factory=list)  # to mark done: each file on disk
+    tries_failed: list[Failed] = field(default_factory=list)  # to count as failed tries
 
 
 async def archive_entries(
@@ -62,8 +68,11 @@ async def archive_entries(
     when it is unchanged), and retry the source's failed entries that are due,
     listed or not: an article that fell off a listing still gets its tries (and one
     the archive holds by now, under another source or put there by hand, is marked
-    done). ``failed``: the source's failed entries, as the poll's snapshot read them."""
+    done). ``failed``: the source's failed entries, as the poll's snapshot read them.
+    Nothing is marked here: the tally says what to mark (``done``, ``tries_failed``)."""
     tally = Tally()
+    if not entries and not failed:  # an unchanged source with nothing to retry
+        return tally
     records = deps.state.entries(source.name, [e.id for e in entries])
     listed = {e.id for e in entries}
     unlisted = [
@@ -85,8 +94,9 @@ async def archive_entries(
     # the unlisted ones are decided apart: they neither hold back the listing's
     # validators nor take its max_new
     retries = decide([Entry(id=r.entry_id, link=r.url) for r in unlisted])
-    for entry, relpath in (*plan.recovered, *retries.recovered):
-        deps.state.mark_done(source.name, entry.id, entry.link, relpath, now)
+    tally.done.extend(
+        Done(e.id, e.link, relpath) for e, relpath in (*plan.recovered, *retries.recovered)
+    )
     tally.unchanged = len(plan.known)
     tally.gave_up = len(plan.gave_up)
     if plan.deferred:
@@ -106,13 +116,12 @@ async def archive_entries(
             tally.unchanged += 1
             return
         deps.in_progress.add(entry.link)
+        record = records.get(entry.id)
         try:
-            paths = await _archive_entry(
-                deps, source, entry, records.get(entry.id), tally.rule_seen, now
-            )
+            done, paths = await _archive_entry(deps, source, entry, record, tally.rule_seen, now)
         except (SourceError, ArchiveError) as exc:
             reason = exc.reason if isinstance(exc, SourceError) else str(exc)
-            attempts = deps.state.mark_failed(source.name, entry.id, entry.link, reason, now)
+            tally.tries_failed.append(Failed(entry.id, entry.link, reason))
             tally.failed.append(EntryFailure(url=entry.link, reason=reason))
             tally.held_back = True
             deps.observer.article_failed(source.name, reason=reason)
@@ -124,9 +133,10 @@ async def archive_entries(
                 url=entry.link,
                 outcome="failed",
                 reason=reason,
-                attempt=attempts,
+                attempt=(record.attempts if record else 0) + 1,
             )
         else:
+            tally.done.append(done)
             tally.new += 1
             tally.written.extend(paths)
         finally:
@@ -139,8 +149,23 @@ async def archive_entries(
             deps.observer.queue_changed(-1)
 
     deps.observer.queue_changed(len(fetch))
-    await asyncio.gather(*(counted(e) for e in fetch))
+    try:
+        await asyncio.gather(*(counted(e) for e in fetch))
+    except BaseException:
+        _mark_written(deps, source, tally.done, now)
+        raise
     return tally
+
+
+def _mark_written(deps: Deps, source: SourceConfig, done: Sequence[Done], now: datetime) -> None:
+    """A poll broken off (cancelled, or the state's or a bug's exception) still marks
+    done what it wrote: as the next poll would, but with each post's digest."""
+    for entry in done:
+        with contextlib.suppress(ScraperError):
+            deps.state.mark_done(
+                source.name, entry.entry_id, entry.url, entry.path, now,
+                capture=entry.capture, digest=entry.digest, missed=entry.missed,
+            )  # fmt: skip
 
 
 async def _fetch_page(
@@ -205,10 +230,10 @@ async def _archive_entry(  # noqa: PLR0917 (one caller)
     record: EntryRecord | None,
     seen: list[RuleSeen],
     now: datetime,
-) -> tuple[str, ...]:
-    """Archives one entry (``record``: what the state knew of it, if anything); the
-    relpaths written, the post's first (then its images). What its rule's parts did
-    goes into ``seen``."""
+) -> tuple[Done, tuple[str, ...]]:
+    """Archives one entry (``record``: what the state knew of it, if anything): what
+    to mark it done with, once written, and the relpaths written, the post's first
+    (then its images). What its rule's parts did goes into ``seen``."""
     started = time.monotonic()
     state = deps.state
     first_seen = record.first_seen if record is not None else now
@@ -238,17 +263,7 @@ async def _archive_entry(  # noqa: PLR0917 (one caller)
         relpath_for(article, template=source.path, suffix=identity_suffix(article.id)),
     ]
     relpath = await asyncio.to_thread(deps.archive.write, candidates, text, article.url)
-    digest = text_digest(text)
-    state.mark_done(
-        source.name,
-        entry.id,
-        entry.link,
-        relpath,
-        now,
-        capture=capture,
-        digest=digest,
-        missed=missed_parts(extracted),
-    )
+    done = Done(entry.id, entry.link, relpath, capture, text_digest(text), missed_parts(extracted))
     deps.archived[entry.link] = relpath
     log_event(
         log,
@@ -263,7 +278,7 @@ async def _archive_entry(  # noqa: PLR0917 (one caller)
     deps.observer.article_written(
         source.name, method=extracted.method, duration=time.monotonic() - started
     )
-    return (relpath, *assets)
+    return done, (relpath, *assets)
 
 
 async def _capture(

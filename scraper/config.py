@@ -341,6 +341,20 @@ def settings_from_dict(raw: object, base_dir: Path, config_path: Path | None = N
     )
 
 
+# libyaml's safe loader when PyYAML was built with it: a sixth of the pure-Python
+# one's time, which with a thousand sources is 0.2 ms of every run per source.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(text: str) -> Any:
+    """``text`` parsed; what libyaml refuses is read by the pure-Python loader,
+    whose messages (and verdict) are the ones a config's author sees."""
+    try:
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 def load_settings(path: Path) -> Settings:
     """Read and validate ``path``; raises ConfigError listing every problem."""
     try:
@@ -350,7 +364,7 @@ def load_settings(path: Path) -> Settings:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(yaml_problem(str(path), exc, text)) from None
     return settings_from_dict(raw, path.resolve().parent, path.resolve())

@@ -1,7 +1,8 @@
-"""One poll of one source: its page fetched (with the validators the state keeps)
-and parsed (``source_page``), its entries archived (``articles``: decide → fetch
-pages → capture → extract → render → write → mark done), and the source's
-health, validators and rule parts recorded.
+"""One poll of one source: what the state knows of it read at once (``State.snapshot``),
+its page fetched (with the validators kept) and parsed (``source_page``), its
+entries archived (``articles``: decide → fetch pages → capture → extract → render
+→ write), and the outcome written at once (``State.apply``): the entries done and
+failed, the source's success or failure, validators, feed digest and rule parts.
 
 ``run_source`` never raises for expected trouble (``ScraperError``): a failed
 source or entry becomes part of the ``SourceResult``; anything else is a bug and
@@ -28,7 +29,7 @@ from scraper.errors import (
 )
 from scraper.logs import log_event, since
 from scraper.source_page import NoLinks, RuleSeen, parse_source
-from scraper.state import EntryRecord, RuleChange
+from scraper.state import EntryRecord, Outcome, RuleChange, Snapshot
 from scraper.types import (
     Fetched,
     NotModified,
@@ -45,31 +46,42 @@ async def run_source(deps: Deps, source: SourceConfig, now: datetime | None = No
     deps.observer.source_started(source.name)
     started = time.monotonic()
     try:
-        result = await _poll(deps, source, now)
+        known = deps.state.snapshot(source.name, source.url)
+        result = await _poll(deps, source, now, known)
     except ScraperError as exc:
-        _tell_finished(deps, SourceResult(source=source.name, error=str(exc)), started)
+        result = SourceResult(source=source.name, error=str(exc))
+        _tell_finished(deps, result, started, *_health_of(deps, source.name))
         raise
-    _tell_finished(deps, result, started)
+    if result.error is None:
+        _tell_finished(deps, result, started, now, 0)
+    else:
+        _tell_finished(deps, result, started, known.last_success, known.consecutive_failures + 1)
     return result
 
 
-def _tell_finished(deps: Deps, result: SourceResult, started: float) -> None:
+def _health_of(deps: Deps, source: str) -> tuple[datetime | None, int]:
+    """The source's last success and failures in a row, as the state has them."""
     try:
-        health = deps.state.health(result.source)
+        health = deps.state.health(source)
     except ScraperError:  # the state's trouble is reported with the result already
-        health = None
+        return None, 0
+    return health.last_success, health.consecutive_failures
+
+
+def _tell_finished(
+    deps: Deps, result: SourceResult, started: float, last_success: datetime | None, failures: int
+) -> None:
     deps.observer.source_finished(
         result,
         duration=time.monotonic() - started,
-        last_success=health.last_success if health else None,
-        consecutive_failures=health.consecutive_failures if health else 0,
+        last_success=last_success,
+        consecutive_failures=failures,
     )
 
 
-async def _poll(deps: Deps, source: SourceConfig, now: datetime) -> SourceResult:
+async def _poll(deps: Deps, source: SourceConfig, now: datetime, known: Snapshot) -> SourceResult:
     started = time.monotonic()
     state = deps.state
-    known = state.snapshot(source.name, source.url)
     try:
         answer = await deps.fetcher.get(source.url, validators=known.validators)
         if isinstance(answer, NotModified):
@@ -81,11 +93,12 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime) -> SourceResult
         parsed, seen = await asyncio.to_thread(parse_source, deps.rules, source, answer)
     except SourceError as exc:
         listing_seen = exc.seen if isinstance(exc, NoLinks) else ()
-        changes = state.record_rule_parts(source.name, listing_seen, now)
-        missed = _told(deps, changes, listing_seen)
-        failures = known.health.consecutive_failures + 1
+        failures = known.consecutive_failures + 1
         retry_at = next_poll(now, source.interval, failures, jitter=deps.rng())
-        state.record_failure(source.name, exc.reason, now, retry_at)
+        failure = Outcome(
+            source.name, source.url, now, retry_at, error=exc.reason, seen=listing_seen
+        )
+        missed = _told(deps, state.apply(failure), listing_seen)
         log_event(
             log,
             "source.failed",
@@ -111,16 +124,10 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime) -> SourceResult
         )
     tally = await archive_entries(deps, source, parsed.entries, known.failed, now)
     all_seen = (*seen, *tally.rule_seen)
-    changes = state.finish_poll(
-        source.name,
-        source.url,
-        now,
-        _next(deps, source, now),
-        validators=None if tally.held_back else answer.validators,
-        digest=None if tally.held_back else digest,
-        seen=all_seen,
-    )
-    tally.stale_rules = _told(deps, changes, all_seen)
+    outcome = _outcome(deps, source, now, tally, seen=all_seen)
+    if not tally.held_back:
+        outcome = replace(outcome, validators=answer.validators, digest=digest)
+    tally.stale_rules = _told(deps, state.apply(outcome), all_seen)
     log_event(
         log,
         "source.polled",
@@ -162,10 +169,8 @@ async def _unchanged(  # noqa: PLR0917 (two callers, alike)
     """A poll that found the source as it was: nothing to parse, but the failed
     entries that are due are tried again."""
     tally = await archive_entries(deps, source, (), failed, now)
-    changes = deps.state.finish_poll(
-        source.name, source.url, now, _next(deps, source, now), seen=tally.rule_seen
-    )
-    tally.stale_rules = _told(deps, changes, tally.rule_seen)
+    polled = _outcome(deps, source, now, tally, seen=tally.rule_seen)
+    tally.stale_rules = _told(deps, deps.state.apply(polled), tally.rule_seen)
     log_event(
         log,
         "source.unchanged",
@@ -187,9 +192,20 @@ def _digest(source: SourceConfig, answer: Fetched) -> str:
     return digest.hexdigest()
 
 
-def _next(deps: Deps, source: SourceConfig, now: datetime) -> datetime:
-    """When a source that has just been polled well is due again."""
-    return next_poll(now, source.interval, 0, jitter=deps.rng())
+def _outcome(
+    deps: Deps, source: SourceConfig, now: datetime, tally: Tally, *, seen: Sequence[RuleSeen]
+) -> Outcome:
+    """A successful poll's outcome (validators and digest kept as they are): its
+    entries done and failed, and when the source is due again."""
+    return Outcome(
+        source.name,
+        source.url,
+        now,
+        next_poll(now, source.interval, 0, jitter=deps.rng()),
+        done=tally.done,
+        failed=tally.tries_failed,
+        seen=seen,
+    )
 
 
 def _told(deps: Deps, changes: Sequence[RuleChange], seen: Sequence[RuleSeen]) -> tuple[str, ...]:

@@ -28,9 +28,9 @@ from scraper.statedb import BUSY_TIMEOUT_MS, Db, PostgresDb, is_database_url, op
 from scraper.types import CaptureRef, Validators
 
 __all__ = [
-    "BUSY_TIMEOUT_MS", "EntryRecord", "Post", "RuleChange", "RulePart", "Snapshot",
-    "SourceHealth", "SourcesChange", "State", "acquire_lock", "is_database_url", "redact_url",
-    "state_exists",
+    "BUSY_TIMEOUT_MS", "Done", "EntryRecord", "Failed", "Outcome", "Post", "RuleChange",
+    "RulePart", "Snapshot", "SourceHealth", "SourcesChange", "State", "acquire_lock",
+    "is_database_url", "redact_url", "state_exists",
 ]  # fmt: skip
 
 _CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
@@ -136,6 +136,15 @@ _MIGRATIONS: tuple[str, ...] = (
         updated TEXT NOT NULL
     );
     """,
+    # The one archive path of each article the workers of a cluster write: the
+    # same article in two feeds, polled at once by two workers, is one file.
+    """
+    CREATE TABLE archive_urls (
+        url TEXT PRIMARY KEY,
+        path TEXT NOT NULL,
+        claimed TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -205,8 +214,49 @@ class Snapshot:
 
     validators: Validators
     feed_digest: str | None
-    health: SourceHealth
+    last_success: datetime | None
+    consecutive_failures: int
     failed: tuple[EntryRecord, ...]  # its failed entries, the longest waiting first
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """An entry archived at ``path`` (its file on disk already), as ``mark_done``
+    takes it."""
+
+    entry_id: str
+    url: str
+    path: str | None
+    capture: CaptureRef | None = None
+    digest: str | None = None
+    missed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A failed try of an entry (``mark_failed``); its next try follows from its
+    tries so far and this poll's time (``decide.next_try``)."""
+
+    entry_id: str
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one poll of ``source`` (whose page is ``url``) leaves to record, at
+    ``now``, written at once by ``State.apply``."""
+
+    source: str
+    url: str
+    now: datetime
+    next_poll: datetime
+    error: str | None = None  # why the poll failed; None: it succeeded
+    done: Sequence[Done] = ()
+    failed: Sequence[Failed] = ()
+    validators: Validators | None = None  # None: kept as they are
+    digest: str | None = None  # of the feed's body; None: kept as it is
+    seen: Sequence[tuple[str, str, bool, str]] = ()  # what the rules' parts did
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,14 +362,19 @@ class State:
     def snapshot(self, source: str, url: str) -> Snapshot:
         """Everything a poll of ``source`` (whose page is ``url``) needs to know
         before it fetches, in one read: its validators, its feed's last digest, its
-        health, and its failed entries."""
+        last success and failures in a row, and its failed entries."""
         with self._errors():
             self._db.begin_read()  # one consistent read
             try:
+                row = self._db.execute(
+                    "SELECT last_success, consecutive_failures FROM sources WHERE source = ?",
+                    (source,),
+                ).fetchone()
                 return Snapshot(
                     validators=self.validators(source, url),
                     feed_digest=self.feed_digest(source, url),
-                    health=self.health(source),
+                    last_success=_time(row[0]) if row else None,
+                    consecutive_failures=row[1] if row else 0,
                     failed=tuple(self.failed_of(source)),
                 )
             finally:
@@ -580,28 +635,30 @@ class State:
                 (source, _text(now), _text(next_poll)),
             )
 
-    def finish_poll(
-        self,
-        source: str,
-        url: str,
-        now: datetime,
-        next_poll: datetime,
-        *,
-        validators: Validators | None = None,
-        digest: str | None = None,
-        seen: Sequence[tuple[str, str, bool, str]] = (),
-    ) -> list[RuleChange]:
-        """A successful poll's outcome in one transaction: what the rules' parts did
-        (``record_rule_parts``, whose changes are returned), the source's validators
-        and feed digest when given (kept back while entries wait for a retry), and
-        its success with its next poll."""
+    def apply(self, outcome: Outcome) -> list[RuleChange]:
+        """A poll's outcome in one transaction, all of it or none: what the rules'
+        parts did (``record_rule_parts``, whose changes are returned), the entries
+        archived (each file on disk before it is given here) and the failed tries,
+        the source's validators and feed digest when given (kept back while entries
+        wait for a retry), and its success or failure with its next poll."""
+        o = outcome
         with self._transaction():
-            changes = self.record_rule_parts(source, seen, now)
-            if validators is not None:
-                self.save_validators(source, url, validators)
-            if digest is not None:
-                self.save_feed_digest(source, url, digest)
-            self.record_success(source, now, next_poll)
+            changes = self.record_rule_parts(o.source, o.seen, o.now)
+            for done in o.done:
+                self.mark_done(
+                    o.source, done.entry_id, done.url, done.path, o.now,
+                    capture=done.capture, digest=done.digest, missed=done.missed,
+                )  # fmt: skip
+            for failed in o.failed:
+                self.mark_failed(o.source, failed.entry_id, failed.url, failed.reason, o.now)
+            if o.validators is not None:
+                self.save_validators(o.source, o.url, o.validators)
+            if o.digest is not None:
+                self.save_feed_digest(o.source, o.url, o.digest)
+            if o.error is None:
+                self.record_success(o.source, o.now, o.next_poll)
+            else:
+                self.record_failure(o.source, o.error, o.now, o.next_poll)
         return changes
 
     def record_failure(self, source: str, reason: str, now: datetime, next_poll: datetime) -> int:
@@ -755,6 +812,35 @@ class State:
                 [(n, configs[n], _text(now)) for n in (*change.added, *change.changed)],
             )
         return change
+
+    def article_path(self, url: str) -> str | None:
+        """The archive path (``folder/name``) claimed for the article at ``url``."""
+        with self._errors():
+            row = self._db.execute("SELECT path FROM archive_urls WHERE url = ?", (url,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def claim_article(self, url: str, folder: str, folded: str, path: str, now: datetime) -> str:
+        """Claims ``path`` (in ``folder``, its name folded ``folded``, claimed by
+        ``claim_name`` already) as the one file of the article at ``url``; the path
+        claimed first, which is ``path`` when the claim is new. A name claimed for
+        the article and not used (another worker's claim of it came first) is
+        given back, in the same transaction. Two workers claiming at once: the
+        second waits for the first's commit, then finds its path."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO archive_urls (url, path, claimed) VALUES (?, ?, ?)"
+                " ON CONFLICT (url) DO NOTHING",
+                (url, path, _text(now)),
+            )
+            held = str(
+                db.execute("SELECT path FROM archive_urls WHERE url = ?", (url,)).fetchone()[0]
+            )
+            if held != path:
+                db.execute(
+                    "DELETE FROM archive_names WHERE folder = ? AND folded = ? AND url = ?",
+                    (folder, folded, url),
+                )
+        return held
 
 
 def _lock_rule_parts(db: Db, parts: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:

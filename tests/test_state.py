@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from scraper.errors import StateError
-from scraper.state import EntryRecord, SourceHealth, State, acquire_lock
+from scraper.state import Done, EntryRecord, Failed, Outcome, SourceHealth, State, acquire_lock
 from scraper.types import CaptureRef, Validators
 
 NOW = datetime(2021, 11, 22, 4, 48, 56, 819000, tzinfo=UTC)
@@ -55,7 +55,7 @@ def test_creates_folder_schema_and_wal(path: Path) -> None:
     State(path).close()
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 7
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 8
     indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "entries_done_url" not in indexes and "entries_failed" in indexes
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -424,24 +424,61 @@ def test_a_capture_noted_before_the_post_is_kept_when_it_is_recovered(state: Sta
 
 
 def test_a_polls_outcome_is_written_in_one_transaction(target: Path | str) -> None:
-    """finish_poll: rule parts, validators, digest and success together, or none."""
+    """apply: rule parts, validators, digest and success together, or none."""
     with State(target) as state:
         later = NOW + timedelta(minutes=10)
         seen = [("zaobao", "listing", False, URL)]
-        changes = state.finish_poll(
-            "zb", URL, NOW, later, validators=Validators("e1"), digest="d1", seen=seen
-        )
+        polled = Outcome("zb", URL, NOW, later, validators=Validators("e1"), digest="d1", seen=seen)
+        changes = state.apply(polled)
         assert [(c.part, c.change) for c in changes] == [("listing", "stale")]
         assert state.validators("zb", URL) == Validators("e1")
         assert state.feed_digest("zb", URL) == "d1"
         assert state.health("zb").next_poll == later
         # kept back (entries wait for a retry): validators and digest stay as they were
-        state.finish_poll("zb", URL, later, later + timedelta(minutes=10))
+        state.apply(Outcome("zb", URL, later, later + timedelta(minutes=10)))
         assert state.validators("zb", URL) == Validators("e1")
         assert state.feed_digest("zb", URL) == "d1"
         with pytest.raises(ValueError):  # a failure inside undoes all of it
-            state.finish_poll("zb", URL, later, datetime(2026, 1, 1), validators=Validators("e2"))
+            state.apply(
+                Outcome("zb", URL, later, datetime(2026, 1, 1), validators=Validators("e2"))
+            )
         assert state.validators("zb", URL) == Validators("e1")
+
+
+def test_a_polls_entries_are_marked_with_its_outcome_all_or_none(target: Path | str) -> None:
+    """apply: the entries archived and the failed tries go with the source's
+    success or failure, in the one transaction."""
+    ref = CaptureRef("zb/2021/zb-20211122.warc.gz", 0, 300)
+    later = NOW + timedelta(minutes=10)
+    with State(target) as state:
+        state.note_seen("zb", [("a", URL + "a"), ("b", URL + "b")], NOW)
+        state.mark_failed("zb", "b", URL + "b", "timeout", NOW)
+        done = Done("a", URL + "a", "_posts/a.md", capture=ref, digest="da", missed="zaobao:title")
+        state.apply(
+            Outcome("zb", URL, NOW, later, done=[done], failed=[Failed("b", URL + "b", "HTTP 503")])
+        )
+        records = state.entries("zb", ["a", "b"])
+        assert records["a"].status == "done" and records["a"].path == "_posts/a.md"
+        assert records["b"].status == "failed" and records["b"].attempts == 2
+        assert records["b"].last_error == "HTTP 503" and records["b"].last_try == NOW
+        [post] = state.posts(["zb"])
+        assert (post.capture, post.digest, post.missed) == (ref, "da", "zaobao:title")
+        assert state.health("zb").last_success == NOW and state.health("zb").articles == 1
+        # a failed poll: its failure counted; a broken outcome writes none of it
+        failed = Outcome("zb", URL, later, later + timedelta(minutes=20), error="HTTP 500")
+        state.apply(failed)
+        health = state.health("zb")
+        assert health.consecutive_failures == 1 and health.last_error == "HTTP 500"
+        assert health.next_poll == later + timedelta(minutes=20)
+        broken = Outcome(
+            "zb", URL, later, datetime(2026, 1, 1),
+            done=[Done("b", URL + "b", "_posts/b.md")], failed=[Failed("c", URL + "c", "x")],
+        )  # fmt: skip
+        with pytest.raises(ValueError):
+            state.apply(broken)
+        assert state.entries("zb", ["b", "c"]).keys() == {"b"}
+        assert state.entries("zb", ["b"])["b"].status == "failed"
+        assert state.health("zb").consecutive_failures == 1
 
 
 def test_a_snapshot_reads_what_a_poll_needs_at_once(state: State) -> None:
@@ -453,11 +490,15 @@ def test_a_snapshot_reads_what_a_poll_needs_at_once(state: State) -> None:
     state.mark_failed("other", "c", URL + "c", "timeout", NOW)
     snap = state.snapshot("zb", URL)
     assert snap.validators == Validators("e1", "Mon") and snap.feed_digest == "d1"
-    assert snap.health.consecutive_failures == 1
+    assert snap.consecutive_failures == 1 and snap.last_success is None
     assert [r.entry_id for r in snap.failed] == ["b", "a"]
     empty = state.snapshot("new", URL)
     assert empty.validators == Validators() and empty.feed_digest is None
-    assert empty.failed == () and empty.health.last_success is None
+    assert empty.failed == () and empty.last_success is None
+    assert empty.consecutive_failures == 0
+    state.record_success("zb", NOW, NOW + timedelta(minutes=10))
+    assert state.snapshot("zb", URL).last_success == NOW
+    assert state.snapshot("zb", URL).consecutive_failures == 0
 
 
 def test_a_file_name_is_claimed_once_for_one_article(target: Path | str) -> None:
