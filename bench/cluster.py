@@ -18,29 +18,40 @@ and another started in its place. It prints:
   and the job queue's lateness move it a little), and the ticks missed (a gap
   over 1.5 intervals) and doubled (two polls within half an interval), apart for
   the sources the kill touched;
-* engine CPU per poll: the workers' user + system time (client), and the
-  PostgreSQL server's (all its processes, exited backends included), each
-  divided by the polls; the target is 6 ms for the two together;
+* CPU per poll, each divided by the polls: the workers' user + system time
+  (client), split into the polls' own (``run_source`` on the event loop's
+  thread, as each worker's ``/metrics`` counts it: the fetch, the state's
+  queries, the pipeline) and the engine's (the rest: the queue, the keeper,
+  heartbeats); and the PostgreSQL server's (all its processes, exited backends
+  included), split by the connections' names into the queue's (procrastinate's
+  pool), the state's (the polls' queries) and the rest (background processes:
+  autovacuum, the WAL writer; connections that came and went). The target is
+  6 ms for the engine's two together;
 * how long the killed worker's sources took to be polled again, against the
-  bound: the stall timeout, the keeper's 5 s tick and an interval.
+  bound: the stall timeout, the keeper's 2 s tick and an interval.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from bisect import bisect_left
 from collections import defaultdict
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,9 +59,11 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from loopback_site import CA_BUNDLE, Response, running_site  # noqa: E402
 from pgtools import fresh_schema  # noqa: E402
+from servicetools import free_port, metric  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
-KEEP_EVERY = 5.0
+KEEP_EVERY = 2.0  # the keeper's period (scraper.worker.KEEP_EVERY)
+ROLES = ("worker jobs", "state")  # the connections' names: "scrape <role>, pid …"
 
 
 class TimedRequests(list[Any]):
@@ -95,14 +108,45 @@ def postmaster_pid(pg_dir: str | None) -> int | None:
         return None
 
 
+@dataclass
+class Backends:
+    """The CPU of PostgreSQL's backends by the role their connection names,
+    sampled now and then: a backend's share is its last sample less its first
+    (zero for one that began after the first)."""
+
+    url: str
+    first: dict[int, float] = field(default_factory=dict)
+    last: dict[int, tuple[str, float]] = field(default_factory=dict)
+
+    def sample(self, *, start: bool = False) -> None:
+        with psycopg.connect(self.url, autocommit=True) as db:
+            rows = db.execute(
+                "SELECT pid, application_name FROM pg_stat_activity WHERE backend_type = "
+                "'client backend' AND pid <> pg_backend_pid()"
+            ).fetchall()
+        for pid, name in rows:
+            role = re.sub(r"^scrape |, pid .*$", "", name or "")
+            used = cpu_seconds(pid)
+            if start:
+                self.first[pid] = used
+            self.last[pid] = (role, used)
+
+    def by_role(self) -> dict[str, float]:
+        found: dict[str, float] = defaultdict(float)
+        for pid, (role, used) in self.last.items():
+            found[role] += used - self.first.get(pid, 0.0)
+        return dict(found)
+
+
 def feed_url(i: int, hosts: int) -> str:
     """Source ``i``'s feed: on one of ``hosts`` hosts, each serving many feeds."""
     return f"http://h{i % hosts}.example.test/s{i}/rss.xml"
 
 
 def write_config(  # noqa: PLR0917
-    root: Path, url: str, site_url: str, sources: int, interval: float, hosts: int
+    path: Path, url: str, site_url: str, sources: int, interval: float, hosts: int, port: int
 ) -> Path:
+    """A worker's config: the same sources for all, its own port for ``/metrics``."""
     doc = {
         "archive_dir": "archive",
         "state_url": url,
@@ -116,12 +160,12 @@ def write_config(  # noqa: PLR0917
             "max_connections": 128,
         },
         "cluster": {"stall_timeout": "10s"},
+        "service": {"enabled": True, "host": "127.0.0.1", "port": port},
         "sources": [
             {"name": f"s{i}", "url": feed_url(i, hosts), "interval": interval}
             for i in range(sources)
         ],
     }
-    path = root / "config.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path
 
@@ -130,17 +174,60 @@ FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>s{i}</title>
 <link>http://example.test/s{i}/</link><description>bench</description></channel></rss>"""
 
 
-def start_worker(config: Path, root: Path, n: int) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPER_")}
-    env["PYTHONPATH"] = str(REPO)
-    log = (root / f"worker-{n}.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "scraper", "--config", str(config), "worker"],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+@dataclass
+class Worker:
+    """``scrape worker`` as a child process, with its ``/metrics``."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @classmethod
+    def start(cls, root: Path, n: int, make_config: Any) -> Worker:
+        port = free_port()
+        config = make_config(root / f"config-{n}.yaml", port)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCRAPER_")}
+        env["PYTHONPATH"] = str(REPO)
+        log = root / f"worker-{n}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "scraper", "--config", str(config), "worker"],
+            cwd=root,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        return cls(proc, port, log)
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.proc.pid, children=True)
+
+    def poll_cpu(self) -> float | None:
+        """The CPU its polls took so far (``run_source``'s own, on its loop's
+        thread); None when its ``/metrics`` does not answer."""
+        try:
+            url = f"http://127.0.0.1:{self.port}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                text = answer.read().decode()
+        except OSError:
+            return None
+        return metric(text, "scraper_worker_poll_cpu_seconds_total")
+
+    def started(self) -> bool:
+        return b"worker.started" in self.log.read_bytes()
+
+
+@dataclass
+class Cpu:
+    """CPU seconds used in the measured time."""
+
+    client: float = 0.0
+    polls: float | None = 0.0  # of client: the polls' own (None: not known)
+    server: float | None = None
+    roles: dict[str, float] = field(default_factory=dict)
+
+    def add_worker(self, cpu: float, polls: float | None) -> None:
+        self.client += cpu
+        self.polls = None if self.polls is None or polls is None else self.polls + polls
 
 
 def polls_by_source(requests: list[tuple[float, Any]]) -> dict[str, list[float]]:
@@ -149,6 +236,10 @@ def polls_by_source(requests: list[tuple[float, Any]]) -> dict[str, list[float]]
         if request.path.endswith("/rss.xml"):
             found[request.path.split("/")[1]].append(at)
     return found
+
+
+def worker_cpu(w: Worker) -> tuple[float, float | None]:
+    return w.cpu(), w.poll_cpu()
 
 
 def main() -> int:
@@ -167,6 +258,7 @@ def main() -> int:
     parser.add_argument("--pg-url", default=os.environ.get("SCRAPER_TEST_PG_URL"))
     parser.add_argument("--pg-dir", default=os.environ.get("SCRAPER_TEST_PG_DIR"))
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--dump", type=Path, help="write every feed request's time here (JSON)")
     args = parser.parse_args()
     if not args.pg_url:
         parser.error('no PostgreSQL: eval "$(.ci/postgres start)", or give --pg-url')
@@ -191,8 +283,11 @@ def main() -> int:
                     delay=args.latency,
                 ),
             )
-        config = write_config(root, url, site.url, args.sources, args.interval, args.hosts)
-        workers = [start_worker(config, root, n) for n in range(args.workers)]
+
+        def make_config(path: Path, port: int) -> Path:
+            return write_config(path, url, site.url, args.sources, args.interval, args.hosts, port)
+
+        workers = [Worker.start(root, n, make_config) for n in range(args.workers)]
         warm = 2 * args.interval + 10  # start-up, first polls spread out
         print(
             f"{args.workers} workers, {args.sources} sources every {args.interval:g}s; "
@@ -200,39 +295,49 @@ def main() -> int:
             flush=True,
         )
         time.sleep(warm)
+        backends = Backends(url)
+        backends.sample(start=True)
         begin = time.monotonic()
-        cpu0 = sum(cpu_seconds(w.pid, children=True) for w in workers)
+        firsts = {id(w): worker_cpu(w) for w in workers}
         pg0 = server_cpu(postmaster) if postmaster else None
         time.sleep(args.seconds / 2 + rng.uniform(-1, 1))
+        cpu = Cpu()
         victim = workers.pop(rng.randrange(len(workers)))
-        cpu_dead = cpu_seconds(victim.pid, children=True)
+        cpu.add_worker(*used(firsts[id(victim)], worker_cpu(victim)))
+        backends.sample()  # the victim's backends, as they end
         killed_at = time.monotonic()
-        victim.kill()
-        victim.wait()
-        workers.append(start_worker(config, root, args.workers))
+        victim.proc.kill()
+        victim.proc.wait()
+        workers.append(Worker.start(root, args.workers, make_config))
         # its start-up (imports, the archive read) is not the engine's: counted from ready
-        log = root / f"worker-{args.workers}.log"
-        while b"worker.started" not in log.read_bytes() and time.monotonic() < killed_at + 60:
+        while not workers[-1].started() and time.monotonic() < killed_at + 60:
             time.sleep(0.05)
-        cpu0 += cpu_seconds(workers[-1].pid, children=True)
+        firsts[id(workers[-1])] = worker_cpu(workers[-1])
         time.sleep(max(0.0, begin + args.seconds - time.monotonic()))
         end = time.monotonic()
-        cpu1 = sum(cpu_seconds(w.pid, children=True) for w in workers) + cpu_dead
-        pg1 = server_cpu(postmaster) if postmaster else None
         for w in workers:
-            w.send_signal(signal.SIGTERM)
-        codes = [w.wait(timeout=30) for w in workers]
-        report(
-            args,
-            list(site.requests),
-            begin,
-            end,
-            killed_at,
-            cpu1 - cpu0,
-            None if pg0 is None or pg1 is None else pg1 - pg0,
-            codes,
-        )
+            cpu.add_worker(*used(firsts[id(w)], worker_cpu(w)))
+        backends.sample()
+        if postmaster and pg0 is not None:
+            cpu.server = server_cpu(postmaster) - pg0
+            cpu.roles = backends.by_role()
+        for w in workers:
+            w.proc.send_signal(signal.SIGTERM)
+        codes = [w.proc.wait(timeout=30) for w in workers]
+        if args.dump:
+            dump = {"begin": begin, "end": end, "killed_at": killed_at}
+            dump["polls"] = polls_by_source(list(site.requests))
+            args.dump.write_text(json.dumps(dump), encoding="utf-8")
+        report(args, list(site.requests), begin, end, killed_at, codes, cpu)
     return 0
+
+
+def used(
+    first: tuple[float, float | None], last: tuple[float, float | None]
+) -> tuple[float, float | None]:
+    """A worker's CPU between two samples: in all, and its polls' own."""
+    polls = None if first[1] is None or last[1] is None else last[1] - first[1]
+    return last[0] - first[0], polls
 
 
 def report(  # noqa: PLR0917
@@ -241,9 +346,8 @@ def report(  # noqa: PLR0917
     begin: float,
     end: float,
     killed_at: float,
-    client_cpu: float,
-    server_cpu_used: float | None,
     codes: list[int],
+    cpu: Cpu,
 ) -> None:
     interval = args.interval
     by_source = polls_by_source(requests)
@@ -285,15 +389,38 @@ def report(  # noqa: PLR0917
         )
     else:
         print("killed worker: no source's poll waited (none was under way on it)")
-    per_poll = 1000 * client_cpu / max(polls, 1)
-    line = f"engine CPU per poll: client {per_poll:.2f} ms"
-    if server_cpu_used is not None:
-        pg = 1000 * server_cpu_used / max(polls, 1)
-        line += f", PostgreSQL {pg:.2f} ms, together {per_poll + pg:.2f} ms (target <= 6)"
-    else:
-        line += " (PostgreSQL's not measured: give --pg-dir of a local server)"
-    print(line)
+    print_cpu(cpu, max(polls, 1))
     print(f"SIGTERM: exit codes {codes}")
+
+
+def print_cpu(cpu: Cpu, polls: int) -> None:
+    """CPU per poll, in ms: the client's and PostgreSQL's, each split."""
+
+    def ms(seconds: float) -> float:
+        return 1000 * seconds / polls
+
+    engine = None if cpu.polls is None else cpu.client - cpu.polls
+    line = f"client CPU per poll: {ms(cpu.client):.2f} ms"
+    if engine is not None and cpu.polls is not None:
+        line += f" = the polls' own {ms(cpu.polls):.2f} + engine {ms(engine):.2f}"
+    print(line)
+    if cpu.server is None:
+        print("PostgreSQL CPU: not measured (give --pg-dir of a local server)")
+        return
+    queue = cpu.roles.get("worker jobs", 0.0)
+    state = sum(v for k, v in cpu.roles.items() if k != "worker jobs")
+    rest = cpu.server - queue - state
+    print(
+        f"PostgreSQL CPU per poll: {ms(cpu.server):.2f} ms = queue {ms(queue):.2f}"
+        f" + state {ms(state):.2f} + background and unattributed {ms(rest):.2f}"
+    )
+    print(f"together: {ms(cpu.client + cpu.server):.2f} ms per poll")
+    if engine is not None:
+        print(
+            f"engine: client {ms(engine):.2f} + queue {ms(queue):.2f}"
+            f" = {ms(engine + queue):.2f} ms per poll (target <= 6;"
+            f" with PostgreSQL's background and unattributed: {ms(engine + queue + rest):.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -186,6 +186,26 @@ def _pg_sql(sql: str) -> str:
 _INTEGER = re.compile(r"\bINTEGER\b")
 
 
+# A server that stops answering (a cut network, a frozen host) shows as a dead
+# connection within about a minute, instead of the system's TCP timeouts (a
+# quarter of an hour): a worker blocked on it would hold its sources that long.
+KEEPALIVES = {
+    "keepalives": "1",
+    "keepalives_idle": "20",
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "60000",
+}
+
+
+def connection_options(url: str) -> dict[str, str]:
+    """The TCP keepalive options (``KEEPALIVES``) that ``url`` does not set itself."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(url)
+    return {key: value for key, value in KEEPALIVES.items() if key not in given}
+
+
 def application_name(role: str) -> str:
     """How a connection is named in ``pg_stat_activity``, and in a lock's message."""
     return f"scrape {role}, pid {os.getpid()} on {socket.gethostname()}"[:63]
@@ -213,12 +233,12 @@ class PostgresDb:
         import psycopg
 
         try:
-            return psycopg.connect(
-                self.url,
-                autocommit=True,
-                connect_timeout=CONNECT_TIMEOUT,
-                application_name=application_name(self.role),
-            )
+            options: dict[str, Any] = {
+                "connect_timeout": CONNECT_TIMEOUT,
+                "application_name": application_name(self.role),
+                **connection_options(self.url),
+            }
+            return psycopg.connect(self.url, autocommit=True, **options)
         except psycopg.Error as exc:
             raise StateError(
                 f"cannot reach the state database {self.where}: {_reason(exc)}"

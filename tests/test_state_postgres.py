@@ -206,3 +206,19 @@ def test_a_daemon_and_workers_exclude_each_other(pg_url: str) -> None:
         pass
     with acquire_lock(pg_url, role="daemon"):  # free again once let go
         pass
+
+
+def test_the_connection_notices_a_silent_server_within_a_minute(pg_url: str) -> None:
+    """TCP keepalives on (a cut network shows in about a minute, not a quarter of
+    an hour); what the URL sets itself is kept."""
+
+    def options(state: State) -> dict[str, str]:
+        info = state._db._conn.pgconn.info  # type: ignore[attr-defined]
+        return {o.keyword.decode(): (o.val or b"").decode() for o in info}
+
+    with State(pg_url) as state:
+        found = options(state)
+        assert found["keepalives"] == "1" and found["tcp_user_timeout"] == "60000"
+        assert found["keepalives_idle"] == "20"
+    with State(f"{pg_url}&keepalives_idle=7") as state:
+        assert options(state)["keepalives_idle"] == "7"
