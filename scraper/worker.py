@@ -81,6 +81,8 @@ SCHEDULE_WAIT = "30s"  # how long a reconciliation waits for another's schedulin
 RESTART_AFTER = (1.0, 2.0, 5.0, 10.0, 30.0)  # seconds, after losing the database
 GRACE = 8.0
 POOL_WAIT = 5.0  # seconds a job waits for a database connection before failing
+PING_EVERY = 2.0  # seconds between two looks at the database, for /readyz
+PING_TIMEOUT = 3.0  # seconds a look may take before the database counts as silent
 T = TypeVar("T")
 
 # advisory locks of this schema's cluster: one keeper at a time, one scheduling
@@ -238,6 +240,9 @@ class ClusterWorker:
         self.metrics = metrics
         self.engine: Any = None  # procrastinate's Worker while it runs
         self.connected = False
+        # (reachable, what to say), kept by _watch_database: /readyz answers from it
+        # at once, never waiting on a database that has gone silent
+        self.database: tuple[bool, str] = (False, "not looked at yet")
         self.stop_requested = asyncio.Event()
         self.reload_error: str | None = None
         self.cluster_size = 0  # sources the cluster polls, as last reconciled
@@ -537,13 +542,9 @@ class ClusterWorker:
         config = f"{self.cluster_size} sources in the cluster, from {self.settings.config_path}"
         if self.reload_error:
             config += f"; the last reload was refused, old config kept: {self.reload_error}"
-        where = redact_url(self.settings.state_url or "")
-        try:
-            self.deps.state.ping()
-            reachable = self.connected
-            detail = f"{where} reachable" if reachable else f"{where}: reconnecting"
-        except StateError as exc:
-            reachable, detail = False, str(exc)
+        reachable, detail = self.database
+        if reachable and not self.connected:
+            reachable, detail = False, f"{redact_url(self.settings.state_url or '')}: reconnecting"
         stopping = self.stop_requested.is_set()
         running = self.connected and not stopping
         doing = "stopping" if stopping else "taking jobs" if running else "waiting for the database"
@@ -593,11 +594,16 @@ class ClusterWorker:
         service = await self._start_service()
         if service is False:
             return 1
+        watching = asyncio.create_task(self._watch_database()) if service else None
         try:
             if await self._first_reconciliation():
                 log_event(log, "worker.started", sources=self.cluster_size)
                 await self._take_jobs()
         finally:
+            if watching is not None:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
             if isinstance(service, Service):
                 await service.close()
         log_event(
@@ -675,6 +681,25 @@ class ClusterWorker:
                 if not _is_database_trouble(exc):
                     raise
                 suspects = set()  # the engine finds the database gone too
+
+    async def _watch_database(self) -> None:
+        """Every ``PING_EVERY``, the database asked for nothing (``State.ping``, in a
+        thread) and the answer kept in ``database``; no answer within
+        ``PING_TIMEOUT`` (a server gone silent) counts as unreachable, and that
+        ping is waited for again, not sent again, until it ends."""
+        where = redact_url(self.settings.state_url or "")
+        pending: asyncio.Future[None] | None = None
+        while True:
+            if pending is None or pending.done():
+                pending = asyncio.ensure_future(asyncio.to_thread(self.deps.state.ping))
+            try:
+                await asyncio.wait_for(asyncio.shield(pending), PING_TIMEOUT)
+                self.database = (True, f"{where} reachable")
+            except TimeoutError:
+                self.database = (False, f"{where}: no answer within {PING_TIMEOUT:g}s")
+            except Exception as exc:  # StateError, or the driver's own
+                self.database = (False, str(exc) if isinstance(exc, StateError) else _reason(exc))
+            await asyncio.sleep(PING_EVERY)
 
     async def _pause(self, lost: int) -> None:
         """The wait before trying the database again, after ``lost`` failures in a

@@ -82,7 +82,8 @@ def terminate_connections(url: str, application: str = "") -> int:
 class Relay:
     """A TCP relay on 127.0.0.1 in front of the test server: ``cut()`` drops every
     connection through it and refuses new ones (the database is gone, as far as
-    its clients can tell) until ``restore()``."""
+    its clients can tell) until ``restore()``; ``freeze()`` keeps every connection
+    open but passes nothing through (a server gone silent) until ``thaw()``."""
 
     def __init__(self, url: str) -> None:
         import socket
@@ -95,6 +96,8 @@ class Relay:
         self.port = self._listener.getsockname()[1]
         self.url = url.replace(f"{parts.hostname}:{parts.port}", f"127.0.0.1:{self.port}", 1)
         self._cut = False
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -121,10 +124,10 @@ class Relay:
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: Any, sink: Any) -> None:
+    def _pipe(self, source: Any, sink: Any) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass
@@ -146,6 +149,12 @@ class Relay:
 
     def restore(self) -> None:
         self._cut = False
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     def close(self) -> None:
         self.cut()

@@ -513,6 +513,49 @@ def test_a_lost_database_makes_the_worker_unready_then_it_resumes(
     assert "Traceback" not in worker.logs()
 
 
+def test_readyz_answers_at_once_while_the_database_is_silent(project: Project, pg_url: str) -> None:
+    """A database that stops answering (connections open, nothing comes back): /readyz
+    still answers at once, not ready, naming the silence; ready again once it speaks."""
+    _serve(project, 1, 1)
+    relay = Relay(pg_url)
+    port = free_port()
+    _config(project, relay.url, 1, "1h", service={"enabled": True, "port": port})
+    worker = Worker(project, 0)
+
+    def ready() -> tuple[int, str, float]:
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+                return int(r.status), r.read().decode(), time.monotonic() - started
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(), time.monotonic() - started
+        except OSError as exc:
+            return 0, str(exc), time.monotonic() - started
+
+    try:
+        assert wait_for(lambda: ready()[0] == 200, 30), worker.logs()
+        # its one poll done (a poll asks the state in the event loop, so would wait
+        # on the silent database too)
+        assert wait_for(lambda: any(project.archive.rglob("*.md")), 30), worker.logs()
+        assert wait_for(lambda: "source.polled" in worker.logs(), 30), worker.logs()
+        time.sleep(1)
+        relay.freeze()
+        answers = []
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            answers.append(ready())
+            time.sleep(0.5)
+        assert max(took for _, _, took in answers) < 1.0, answers
+        assert answers[-1][0] == 503 and "no answer within" in answers[-1][1], answers
+        relay.thaw()
+        assert wait_for(lambda: ready()[0] == 200, 30), worker.logs()
+    finally:
+        relay.thaw()
+        code, took = worker.terminate()
+        relay.close()
+    assert code == 0 and took < 10, worker.logs()[-3000:]
+
+
 @pytest.mark.parametrize("role", ["run", "--once"])
 def test_a_daemon_is_refused_while_workers_run(project: Project, pg_url: str, role: str) -> None:
     _serve(project, 1, 1)
