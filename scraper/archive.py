@@ -198,6 +198,10 @@ def _publish(tmp: Path, target: Path) -> bool:
 class Archive:
     """The archive folder at ``root``; every path given is relative to it."""
 
+    # A free lock on a ``.tmp-locked-*`` file proves its writer gone only once the
+    # file is this many seconds old (None: at once; one process writes here).
+    lock_grace: float | None = None
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self._names: dict[Path, dict[str, str]] = {}  # folder → folded name → name
@@ -301,16 +305,20 @@ class Archive:
         self, *, max_age: float = STALE_TEMP_SECONDS, now: float | None = None
     ) -> int:
         """Deletes a crash's leftovers, and returns how many: ``.tmp-locked-*`` files
-        whose writer is gone (their lock is free), whatever their age, and other
-        ``.tmp-*`` files (or where locks don't work) older than ``max_age`` seconds."""
-        cutoff = (time.time() if now is None else now) - max_age
+        whose writer is gone (their lock is free), whatever their age (older than
+        ``lock_grace``, when set), and other ``.tmp-*`` files (or where locks don't
+        work) older than ``max_age`` seconds."""
+        started = time.time() if now is None else now
+        grace = self.lock_grace
         removed = 0
         for entry in self._walk():
             if not entry.name.startswith(TEMP_PREFIX):
                 continue
             try:
-                gone = _abandoned(entry.path) if entry.name.startswith(LOCKED_TEMP_PREFIX) else None
-                if gone or (gone is None and entry.stat(follow_symlinks=False).st_mtime < cutoff):
+                age = started - entry.stat(follow_symlinks=False).st_mtime
+                locked = entry.name.startswith(LOCKED_TEMP_PREFIX)
+                gone = _abandoned(entry.path) if locked and (grace is None or age > grace) else None
+                if gone or (gone is None and age > max_age):
                     os.unlink(entry.path)
                     removed += 1
             except FileNotFoundError:

@@ -37,7 +37,7 @@ from scraper.metrics import PrometheusObserver
 from scraper.observer import Observer
 from scraper.pipeline import run_source
 from scraper.reload import Reload, load_reload
-from scraper.service import Check, MetricsSource, Service
+from scraper.service import Check, MetricsSource, start_service
 from scraper.wiring import open_deps, select_sources
 
 log = logging.getLogger("scraper.daemon")
@@ -281,17 +281,9 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        service = None
-        if self.settings.service.enabled:
-            conf = self.settings.service
-            service = Service(conf.host, conf.port, ready=self.readiness, metrics=self.metrics)
-            try:
-                await service.start()
-            except OSError as exc:
-                address = f"{conf.host}:{conf.port}"
-                reason = exc.strerror or str(exc)
-                log_event(log, "service.failed", logging.ERROR, address=address, reason=reason)
-                return 1
+        service = await start_service(self.settings.service, self.readiness, self.metrics)
+        if service is False:
+            return 1
         self.schedule(sources)
         self._tell_known([s.name for s in sources])
         for part in self.deps.state.rule_parts():

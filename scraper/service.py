@@ -18,8 +18,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Literal
 
 from scraper.logs import log_event
+
+if TYPE_CHECKING:
+    from scraper.config import ServiceSettings
 
 log = logging.getLogger("scraper.service")
 
@@ -163,3 +167,21 @@ def probe(host: str, port: int, path: str = "/healthz", timeout: float = 5.0) ->
     finally:
         conn.close()
     return answer.status == 200, f"http://{address}:{port}{path} answered {answer.status} {body}"
+
+
+async def start_service(
+    conf: ServiceSettings, ready: ReadinessProbe, metrics: MetricsSource | None
+) -> Service | Literal[False] | None:
+    """The HTTP endpoint ``conf`` asks for, listening; None when it is not enabled,
+    False (logged as ``service.failed``) when it cannot listen."""
+    if not conf.enabled:
+        return None
+    service = Service(conf.host, conf.port, ready=ready, metrics=metrics)
+    try:
+        await service.start()
+    except OSError as exc:
+        address = f"{conf.host}:{conf.port}"
+        reason = exc.strerror or str(exc)
+        log_event(log, "service.failed", logging.ERROR, address=address, reason=reason)
+        return False
+    return service

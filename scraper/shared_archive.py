@@ -19,18 +19,13 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from scraper.archive import (
-    LOCKED_TEMP_PREFIX,
-    STALE_TEMP_SECONDS,
-    TEMP_PREFIX,
     Archive,
-    _abandoned,
     _archive_error,
     _folded,
     _from_url_of_file,
@@ -47,6 +42,10 @@ LOCK_GRACE = 10.0  # seconds: a temporary file younger than this may be a writer
 class SharedArchive(Archive):
     """The archive at ``root``, its names claimed through ``claims`` (a state
     connection of its own: writes run on worker threads, one claim at a time)."""
+
+    # Other workers write in this folder all the time, and a writer takes its file's
+    # lock a moment after it creates it: removed in between, its write would fail.
+    lock_grace = LOCK_GRACE
 
     def __init__(self, root: Path, claims: State, clock: Callable[[], datetime]) -> None:
         super().__init__(root)
@@ -126,31 +125,6 @@ class SharedArchive(Archive):
             f"{target} is the path claimed for {url}, but it holds another article"
             f" (from: {other or 'none'}); move it aside"
         )
-
-    def remove_stale_temp_files(
-        self, *, max_age: float = STALE_TEMP_SECONDS, now: float | None = None
-    ) -> int:
-        """As ``Archive``'s, but a ``.tmp-locked-*`` file whose lock is free is
-        removed only once it is ``LOCK_GRACE`` seconds old: other workers write
-        in this folder all the time, and a writer takes the lock a moment after
-        it creates the file (removed in between, its write would fail)."""
-        started = time.time() if now is None else now
-        removed = 0
-        for entry in self._walk():
-            if not entry.name.startswith(TEMP_PREFIX):
-                continue
-            try:
-                age = started - entry.stat(follow_symlinks=False).st_mtime
-                locked = entry.name.startswith(LOCKED_TEMP_PREFIX)
-                gone = _abandoned(entry.path) if locked and age > LOCK_GRACE else None
-                if gone or (gone is None and age > max_age):
-                    os.unlink(entry.path)
-                    removed += 1
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise _archive_error(exc, "removing", entry.path) from exc
-        return removed
 
     @staticmethod
     def _holds(target: Path, url: str) -> bool:

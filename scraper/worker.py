@@ -56,7 +56,7 @@ from scraper.metrics import PrometheusObserver
 from scraper.observer import Observer
 from scraper.pipeline import run_source
 from scraper.reload import load_reload
-from scraper.service import Check, MetricsSource, Service
+from scraper.service import Check, MetricsSource, Service, start_service
 from scraper.shared_archive import LOCK_GRACE, SharedArchive
 from scraper.state import SourcesChange, State
 from scraper.statedb import application_name, connection_options, redact_url
@@ -591,7 +591,7 @@ class ClusterWorker:
             loop.add_signal_handler(sig, self.stop, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         loop.set_exception_handler(_database_trouble_in_tasks)
-        service = await self._start_service()
+        service = await start_service(self.settings.service, self.readiness, self.metrics)
         if service is False:
             return 1
         watching = asyncio.create_task(self._watch_database()) if service else None
@@ -710,21 +710,6 @@ class ClusterWorker:
         log_event(log, "worker.restarting", after=f"{pause:g}s")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop_requested.wait(), pause)
-
-    async def _start_service(self) -> Service | bool | None:
-        """The HTTP endpoint, if enabled; False when it cannot listen."""
-        if not self.settings.service.enabled:
-            return None
-        conf = self.settings.service
-        service = Service(conf.host, conf.port, ready=self.readiness, metrics=self.metrics)
-        try:
-            await service.start()
-        except OSError as exc:
-            address = f"{conf.host}:{conf.port}"
-            reason = exc.strerror or str(exc)
-            log_event(log, "service.failed", logging.ERROR, address=address, reason=reason)
-            return False
-        return service
 
 
 def _is_database_trouble(exc: BaseException | None) -> bool:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterator
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import pytest
 
+T = TypeVar("T")
 URL_VARIABLE = "SCRAPER_TEST_PG_URL"
 HOW = (
     "install PostgreSQL (apt-get install postgresql) and the cluster extra "
@@ -77,6 +79,29 @@ def terminate_connections(url: str, application: str = "") -> int:
             (f"%{application}%",),
         ).fetchall()
     return len(rows)
+
+
+def at_once(count: int, work: Callable[[int], T], *, join_timeout: float) -> list[T]:
+    """``work(i)`` in ``count`` threads let go together (as clients of one database
+    racing); their results, in order. Each thread is waited for ``join_timeout``."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=join_timeout)
+    assert not errors, errors
+    return results
 
 
 class Relay:

@@ -17,17 +17,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from conftest import Project
 from hostile.checks import check_archive
 from newsfixtures import Story, article_page, make_story, rss2
-from pgtools import Relay
+from pgtools import Relay, at_once
 from servicetools import free_port, wait_for
 
 from scraper.archive import Archive, read_from_url
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 STALL = 4.0  # the workers' cluster.stall_timeout in these tests (seconds)
-T = TypeVar("T")
 
 
 class Worker:
@@ -235,28 +234,6 @@ def test_an_article_claimed_by_a_worker_that_died_is_written_at_its_claim(
         archive.close()
 
 
-def _at_once(count: int, work: Callable[[int], T]) -> list[T]:
-    """``work(i)`` in ``count`` threads let go together; their results, in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
-    return results
-
-
 def test_one_article_written_at_once_by_two_workers_is_one_file(
     tmp_path: Path, pg_url: str
 ) -> None:
@@ -268,11 +245,12 @@ def test_one_article_written_at_once_by_two_workers_is_one_file(
     try:
         for n in range(40):
             url = f"https://news.example.test/{n}.html"
-            paths = _at_once(
+            paths = at_once(
                 2,
                 lambda i, url=url, n=n: archives[i].write(
                     [f"_posts/w{i}/{n}.md", f"_posts/w{i}/{n}-x.md"], text.format(url=url), url
                 ),
+                join_timeout=120,
             )
             assert paths[0] == paths[1], (n, paths)
     finally:
@@ -328,7 +306,7 @@ def test_an_article_in_two_feeds_polled_at_once_by_two_workers_is_one_file(
         finally:
             archive.close()
 
-    results = _at_once(2, lambda i: asyncio.run(poll("ab"[i])))
+    results = at_once(2, lambda i: asyncio.run(poll("ab"[i])), join_timeout=120)
     assert [r.error for r in results] == [None, None]
     assert sum(r.new for r in results) == 24  # each source archived all (one wrote it)
     posts = check_archive(project.archive)

@@ -4,13 +4,11 @@ state means is tested on both databases in test_state.py."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from pgtools import terminate_connections
+from pgtools import at_once, terminate_connections
 
 from scraper.errors import StateError
 from scraper.state import _MIGRATIONS, State, acquire_lock
@@ -19,29 +17,6 @@ from scraper.types import CaptureRef
 
 NOW = datetime(2021, 11, 22, 4, 48, 56, 819000, tzinfo=UTC)
 URL = "https://www.zaobao.com/realtime/china/story20211122-1215883"
-T = TypeVar("T")
-
-
-def _at_once(count: int, work: Callable[[int], T]) -> list[T]:
-    """``work(i)`` in ``count`` threads let go together; their results, in order."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return results
 
 
 def _query(url: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -62,7 +37,7 @@ def test_the_schema_is_made_once_and_versioned(pg_url: str) -> None:
 
 
 def test_workers_opening_at_once_migrate_once(pg_url: str) -> None:
-    states = _at_once(6, lambda _: State(pg_url))
+    states = at_once(6, lambda _: State(pg_url), join_timeout=60)
     for state in states:
         state.close()
     assert _query(pg_url, "SELECT version FROM scraper_schema") == [(len(_MIGRATIONS),)]
@@ -154,8 +129,10 @@ def test_polls_racing_on_one_rule_report_its_change_once(pg_url: str) -> None:
     states = [State(pg_url) for _ in range(8)]
     try:
         seen = [("zaobao", "listing", True, URL), ("zaobao", "body", False, URL)]
-        changes = _at_once(
-            8, lambda i: states[i].record_rule_parts(f"s{i}", seen[:: 1 if i % 2 else -1], NOW)
+        changes = at_once(
+            8,
+            lambda i: states[i].record_rule_parts(f"s{i}", seen[:: 1 if i % 2 else -1], NOW),
+            join_timeout=60,
         )
         assert sum(len(c) for c in changes) == 1
         parts = {p.part: p for p in states[0].rule_parts()}
@@ -169,8 +146,10 @@ def test_polls_racing_on_one_rule_report_its_change_once(pg_url: str) -> None:
 def test_workers_racing_for_one_name_get_one_holder(pg_url: str) -> None:
     states = [State(pg_url) for _ in range(6)]
     try:
-        holders = _at_once(
-            6, lambda i: states[i].claim_name("_posts", "x.md", "x.md", f"{URL}/{i}", NOW)
+        holders = at_once(
+            6,
+            lambda i: states[i].claim_name("_posts", "x.md", "x.md", f"{URL}/{i}", NOW),
+            join_timeout=60,
         )
         assert len(set(holders)) == 1
     finally:
@@ -182,7 +161,7 @@ def test_reconciliations_at_once_leave_one_whole_list(pg_url: str) -> None:
     lists = [{f"s{j}": str(i) for j in range(i, i + 20)} for i in range(5)]
     states = [State(pg_url) for _ in lists]
     try:
-        _at_once(len(lists), lambda i: states[i].reconcile_sources(lists[i], NOW))
+        at_once(len(lists), lambda i: states[i].reconcile_sources(lists[i], NOW), join_timeout=60)
         assert states[0].cluster_sources() in lists
     finally:
         for state in states:
