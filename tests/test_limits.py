@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.extract.limits import _cut_at, _shallow, bounded_html
+from scraper.extract.limits import _cut_at, _openings, _shallow, bounded_html
 
 _PIECES = ["<div>", "</div>", "<p>", "</p>", "<br>", "<BR/>", "<bR >", "<li>", "<col>",
            "<colgroup>", "<p1>", "</ ", "< a", "<!-- x -->", "</x>", "<span a='<'>", "text",
@@ -24,6 +24,15 @@ def test_proof_of_shallow_nesting_is_sound(pieces: list[str], max_depth: int, st
     data = "".join(pieces).encode()
     if _shallow(data, max_depth, stretch):
         assert _cut_at(data, max_depth) == len(data)
+
+
+@given(st.lists(st.sampled_from(["<", "/", "</", "x", "<a>"]), max_size=60), st.integers(1, 8))
+def test_openings_bound_the_start_tags(pieces: list[str], chunk: int) -> None:
+    data = "".join(pieces).encode()
+    exact = data.count(b"<") - data.count(b"</")
+    assert _openings(data) == exact  # one chunk
+    # a "<" at a chunk's end may count, never one less
+    assert exact <= _openings(data, chunk) <= exact + len(data) // chunk
 
 
 def test_deep_pages_cut_where_the_nesting_passes_the_limit() -> None:

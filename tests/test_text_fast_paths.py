@@ -6,7 +6,10 @@ nodes told by tag id."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
@@ -21,7 +24,7 @@ from scraper.extract.blocks import (
     _drop_empty,
     escape_text,
 )
-from scraper.extract.clean import _CLEANER, _EMPTY_INLINE, _inline_spaces, _sanitised
+from scraper.extract.clean import _CLEANER, _EMPTY_INLINE, _inline_spaces, _sanitised, clean_body
 from scraper.extract.measure import collapsed, collapsed_length, count_commas
 from scraper.extract.scan import TEXT_ID
 
@@ -160,3 +163,90 @@ def test_text_nodes_known_by_their_tag_id() -> None:
     assert sum(node.is_text_node for node in nodes) == 5  # x, cd, t, m, y
     for node in nodes:
         assert (node.tag_id == TEXT_ID) == node.is_text_node
+
+
+# Paragraphs of inline markup as pages write them: attributes nh3 drops (class,
+# style, data-, target) beside the ones it keeps (href, title, lang), tags it unwraps
+# (span, font, custom elements), comments, and link targets the URL standard refuses.
+_HREFS = ["/x", "https://a.example/p?q=1&r=2", "http://1.2.3.4/", "http://a.123./",
+          "http://xn--zz/", "http://a.example:99999/", "http://user@a.example/", "mailto:x@y",
+          "http://a_b.example/", "//cdn.example/i", "#top", "http://a.example./é", "x y.html"]  # fmt: skip
+_ATTRS = ['class="c"', 'style="font-weight:400"', 'data-n="3"', 'target="_blank"',
+          'title="a &amp; &quot;b&quot;"', 'lang="fr"', 'id="i"', 'title=""']  # fmt: skip
+_INLINE_TEXT = st.sampled_from(["word", " ", "  ", "&amp;", "&lt;&gt;", "&nbsp;", "中文", "é",
+                                 "\u00ad", "'\"", "\u200b"])  # fmt: skip
+
+
+@st.composite
+def _inline_paragraph(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        kind = draw(
+            st.sampled_from(["text", "text", "a", "tag", "comment"] if depth < 3 else ["text"])
+        )
+        if kind == "text":
+            parts.append(draw(_INLINE_TEXT))
+        elif kind == "comment":
+            parts.append("<!-- c -->")
+        else:
+            tag = (
+                "a"
+                if kind == "a"
+                else draw(
+                    st.sampled_from(["em", "b", "span", "font", "x-y", "code", "abbr", "time"])
+                )
+            )
+            attrs = draw(st.lists(st.sampled_from(_ATTRS), max_size=2, unique=True))
+            if tag == "a":
+                attrs.append(f'href="{draw(st.sampled_from(_HREFS))}"')
+            inner = draw(_inline_paragraph(depth + 1))
+            parts.append(f"<{tag} {' '.join(attrs)}>{inner}</{tag}>")
+    return "".join(parts)
+
+
+def _lines_through_nh3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cleaner as it was: no line of inline markup passed over."""
+
+    def simple_paragraph(self: Any, node: Any, leaf: str) -> str | None:
+        simple = self.simple_inline(node)
+        return None if simple is None else simple[0] and f"<{leaf}>{simple[0]}</{leaf}>"
+
+    monkeypatch.setattr("scraper.extract.clean._Walker.simple_paragraph", simple_paragraph)
+
+
+@settings(max_examples=700, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(inner=_inline_paragraph())
+def test_inline_lines_passed_over_are_what_nh3_returns(
+    inner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paragraph of inline markup cleaned with nh3 skipped (what nh3 would take out
+    taken out of the tree first) is the paragraph nh3 makes."""
+    html = f"<p>{inner}</p><p>b <a class='k' href='/z'>c</a></p>"
+    fast = clean_body(html, "https://news.example.com/a/b")
+    with monkeypatch.context() as patched:
+        _lines_through_nh3(patched)
+        assert fast == clean_body(html, "https://news.example.com/a/b")
+
+
+def test_inline_lines_nh3_would_not_change_are_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shortcut is taken: lines of links and emphasis with attributes nh3 drops and
+    tags it unwraps reach nh3 no more; one with a target the URL standard refuses does."""
+    given_to_nh3: list[str] = []
+    clean_line = _CLEANER.clean
+
+    class Spy:
+        def clean(self, line: str) -> str:
+            given_to_nh3.append(line)
+            return clean_line(line)
+
+    monkeypatch.setattr("scraper.extract.clean._CLEANER", Spy())
+    html = (
+        '<p>Read <a class="x" target="_blank" href="/x">this</a> <span class="s">and</span>'
+        ' <font color="red"><em data-n="1">that</em></font>.</p>'
+        '<p>A <a href="http://1.2.3.400/">bad host</a>.</p>'
+    )
+    assert clean_body(html, "https://news.example.com/") == (
+        '<p>Read <a href="https://news.example.com/x">this</a> and <em>that</em>.</p>\n'
+        "<p>A <a>bad host</a>.</p>"  # (nh3 keeps the link, without its target)
+    )
+    assert given_to_nh3 == ['<p>A <a href="http://1.2.3.400/">bad host</a>.</p>']

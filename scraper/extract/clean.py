@@ -86,6 +86,15 @@ _CLEANER = nh3.Cleaner(
     link_rel=None,
     strip_comments=True,
 )
+# The attributes nh3 keeps on each tag: the cleaner's own, and ammonia's generic ones.
+_GENERIC_ATTRIBUTES = frozenset({"lang", "title"})
+_KEPT_ATTRIBUTES = {
+    tag: _GENERIC_ATTRIBUTES | names
+    for tag, names in {
+        "a": {"href"}, "time": {"datetime"}, "img": {"src", "alt", "width", "height"},
+        "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"},
+    }.items()
+}  # fmt: skip
 
 
 def clean_body(fragment_html: str, base_url: str, *, strip: Sequence[str] = ()) -> str:
@@ -119,7 +128,10 @@ def clean_nodes(nodes: Sequence[LexborNode], base_url: str) -> str:
             walker.emit(node, tokens, 1)
     lines = []
     for block in blocks(tokens, "p", figures=True):
-        line = block if _sanitised(block) else _CLEANER.clean(block).replace("\n", "&#10;")
+        if block in walker.sanitised or _sanitised(block):
+            line = block
+        else:
+            line = _CLEANER.clean(block).replace("\n", "&#10;")
         if line:
             lines.append(line)
     return "\n".join(lines)
@@ -174,6 +186,8 @@ class _Walker:
         self._hrefs: dict[str | None, str | None] = {}
         # The text may hold invisible and control characters: remove them from it.
         self.unjunk: Callable[[str], str] = partial(_JUNK_CHARS.sub, "") if junk else str
+        self.sanitised: set[str] = set()  # lines made of nothing nh3 would change
+        self._safe_hrefs: dict[str, bool] = {}
 
     def href(self, value: str | None) -> str | None:
         """``absolute_href`` against the page's address, each value resolved once."""
@@ -252,14 +266,27 @@ class _Walker:
     def simple_paragraph(self, node: LexborNode, leaf: str) -> str | None:
         """A paragraph holding only text and plain inline elements (links, emphasis,
         spans) as one line, from lexbor's own serialisation; None for any other."""
-        inner = self.simple_inline(node)
-        return inner and f"<{leaf}>{inner}</{leaf}>"
+        simple = self.simple_inline(node, sanitise=True)
+        if simple is None:
+            return None
+        inner, sanitised = simple
+        if not inner:
+            return ""
+        line = f"<{leaf}>{inner}</{leaf}>"
+        if sanitised and line.isprintable():
+            self.sanitised.add(line)
+        return line
 
-    def simple_inline(self, node: LexborNode) -> str | None:
+    def simple_inline(self, node: LexborNode, *, sanitise: bool = False) -> tuple[str, bool] | None:
         """The content of an element holding only text and plain inline elements, as
-        one run of inline HTML ("" when it has no text); None for any other."""
+        one run of inline HTML ("" when it has no text), and whether nh3 would leave
+        it as it is; None for any other. With ``sanitise``, what nh3 would take out
+        (attributes it does not keep, tags it unwraps) is taken out of the tree
+        first, so that the run usually needs no nh3."""
         key = node.mem_id
         links = []
+        unwrapped: list[LexborNode] = []
+        stripped: list[tuple[LexborNode, list[str]]] = []
         for element in node.traverse():  # the node itself first
             attrs = element.attributes
             if attrs and _markup_in_values(attrs.values()):
@@ -280,10 +307,28 @@ class _Walker:
                 if href is None:
                     return None
                 links.append((element, href))
+            if not sanitise:
+                continue
+            if tag not in ALLOWED_TAGS:
+                if tag != "-comment":  # (comments are cut from the serialisation)
+                    unwrapped.append(element)
+            elif attrs:
+                kept = _KEPT_ATTRIBUTES.get(tag, _GENERIC_ATTRIBUTES)
+                extra = [name for name in attrs if name not in kept]
+                if extra:
+                    stripped.append((element, extra))
         for link, href in links:
             link.attrs["href"] = href
         if not self.unjunk(node.text()).strip():
-            return ""
+            return "", True
+        sanitised = sanitise and all(self.safe_href(href) for _, href in links)
+        if sanitised and len(links) > 1:
+            sanitised = not any(_inside(link, "a", key) for link, _ in links)
+        for element, names in stripped:
+            for name in names:
+                del element.attrs[name]
+        for element in reversed(unwrapped):
+            element.unwrap()
         html = node.html or ""
         html = html[html.find(">") + 1 : html.rfind("<")].replace("&nbsp;", " ")
         if "<!--" in html:
@@ -298,7 +343,15 @@ class _Walker:
             html = collapsed(emptied)
         if "> " in html or " <" in html:  # (else no space to take out)
             html = _inline_spaces(html)
-        return html
+        return html, sanitised
+
+    def safe_href(self, href: str) -> bool:
+        """Whether nh3 keeps this link target as it is (it drops one that the URL
+        standard cannot parse); the commonest kinds are told, the rest say no."""
+        safe = self._safe_hrefs.get(href)
+        if safe is None:
+            safe = self._safe_hrefs[href] = _safe_href(href)
+        return safe
 
     def inline(
         self, node: LexborNode, tag: str, attrs: dict[str, str | None], out: list[Token], depth: int
@@ -324,7 +377,7 @@ class _Walker:
             return escape_text(collapsed(self.unjunk(node.text())))
         simple = self.simple_inline(node)
         if simple is not None:  # text with plain inline markup: serialised in C
-            return simple
+            return simple[0]
         sub: list[Token] = []
         self.children(node, sub, depth)
         return nested_html(sub)
@@ -467,6 +520,33 @@ _RISKY_STYLE = re.compile(r"none|line-height|hidden", re.I)
 _EMPTY_INLINE = re.compile(r"<([a-z][a-z0-9-]*)\b[^>]*>( ?)</\1>")
 
 _TAG_SPLIT = re.compile(r"(<[^>]*>)")
+
+
+# An http(s) address whose host is labels of letters, digits and hyphens (none in
+# punycode, which the URL standard checks; the last not a number, which it reads as
+# an IPv4 address) and whose port is in range.
+_PLAIN_HOST_URL = re.compile(
+    r"https?://(?:(?!xn--)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*(?!\d+\.?(?:[:/?#]|$)|0x|xn--)"
+    r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.?(?::(\d{1,5}))?(?:[/?#]|$)",
+    re.I,
+)
+
+
+def _safe_href(href: str) -> bool:
+    if href.startswith("mailto:"):
+        return True
+    match = _PLAIN_HOST_URL.match(href)
+    return match is not None and int(match.group(1) or 0) <= 65535
+
+
+def _inside(node: LexborNode, tag: str, stop: int) -> bool:
+    """Whether an ancestor of ``node`` below the element ``stop`` is a ``tag``."""
+    parent = node.parent
+    while parent is not None and parent.mem_id != stop:
+        if parent.tag == tag:
+            return True
+        parent = parent.parent
+    return False
 
 
 def _markup_in_values(values: Iterable[str | None]) -> bool:

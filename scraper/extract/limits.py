@@ -38,6 +38,11 @@ _TAG = re.compile(rb"<(/(?=[A-Za-z])|[A-Za-z][A-Za-z0-9]*)")
 # tags that never nest (the default, "+", is every other name).
 _MOVE = {b"/": b"/", **dict.fromkeys(_NOT_NESTING, b"")}
 _STRETCH = 512  # moves per step of the proof
+# A "<" that does not start an end tag. findall's one-byte results are one shared
+# object, and the engine finds each "<" by memchr: this counts them faster than
+# ``bytes.count(b"</")``, whose two-byte search crawls.
+_OPENING = re.compile(rb"<(?!/)")
+_CHUNK = 1 << 20  # bytes counted by one findall (its list: 8 bytes per match)
 
 
 def bounded_html(
@@ -55,10 +60,17 @@ def bounded_html(
         data = data[:end]
     # Cheap proofs first: every nesting tag opens with "<" and never with "</", so
     # the depth is at most the count of "<" that do not start an end tag.
-    tags = data.count(b"<")
-    if tags <= max_depth or tags - data.count(b"</") <= max_depth or _shallow(data, max_depth):
+    if _openings(data) <= max_depth or _shallow(data, max_depth):
         return data
     return data[: _cut_at(data, max_depth)]
+
+
+def _openings(data: bytes, chunk: int = _CHUNK) -> int:
+    """The "<" that do not start an end tag (one at a chunk's end counts whatever
+    follows: an upper bound, as the proof needs)."""
+    return sum(
+        len(_OPENING.findall(data, start, start + chunk)) for start in range(0, len(data), chunk)
+    )
 
 
 def _shallow(data: bytes, max_depth: int, stretch: int = _STRETCH) -> bool:
