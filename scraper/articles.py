@@ -29,7 +29,7 @@ from scraper.extract import missed_parts
 from scraper.logs import log_event, since
 from scraper.render import identity_suffix, relpath_for, render, text_digest
 from scraper.source_page import HTML_TYPES, RuleSeen, rule_for, zone_for
-from scraper.state import Done, Failed
+from scraper.state import Done, Failed, State
 from scraper.types import (
     Article,
     CaptureRef,
@@ -73,7 +73,7 @@ async def archive_entries(
     tally = Tally()
     if not entries and not failed:  # an unchanged source with nothing to retry
         return tally
-    records = deps.state.entries(source.name, [e.id for e in entries])
+    records = await deps.call_state(deps.state.entries, source.name, [e.id for e in entries])
     listed = {e.id for e in entries}
     unlisted = [
         record
@@ -106,7 +106,8 @@ async def archive_entries(
     fetch = [*plan.fetch, *retries.fetch]
     tally.waiting = len(plan.waiting) + len(retries.waiting) + len(retries.deferred)
     # first seen now, all in one write: a post's date is min(published, first seen)
-    deps.state.note_seen(source.name, [(e.id, e.link) for e in fetch if e.id not in records], now)
+    unseen = [(e.id, e.link) for e in fetch if e.id not in records]
+    await deps.call_state(deps.state.note_seen, source.name, unseen, now)
 
     async def one(entry: Entry) -> None:
         if deps.stopping.is_set():
@@ -152,18 +153,19 @@ async def archive_entries(
     try:
         await asyncio.gather(*(counted(e) for e in fetch))
     except BaseException:
-        _mark_written(deps, source, tally.done, now)
+        # one call for them all: given to the state whole, even if cancelled again
+        await deps.call_state(_mark_written, deps.state, source.name, tuple(tally.done), now)
         raise
     return tally
 
 
-def _mark_written(deps: Deps, source: SourceConfig, done: Sequence[Done], now: datetime) -> None:
+def _mark_written(state: State, source: str, done: Sequence[Done], now: datetime) -> None:
     """A poll broken off (cancelled, or the state's or a bug's exception) still marks
     done what it wrote: as the next poll would, but with each post's digest."""
     for entry in done:
         with contextlib.suppress(ScraperError):
-            deps.state.mark_done(
-                source.name, entry.entry_id, entry.url, entry.path, now,
+            state.mark_done(
+                source, entry.entry_id, entry.url, entry.path, now,
                 capture=entry.capture, digest=entry.digest, missed=entry.missed,
             )  # fmt: skip
 
@@ -240,7 +242,7 @@ async def _archive_entry(  # noqa: PLR0917 (one caller)
     page = await _fetch_page(deps, source, entry, record.attempts if record else 0)
     capture = await _capture(deps, source, page, now) if page is not None else None
     if capture is not None:
-        state.note_capture(source.name, entry.id, capture)
+        await deps.call_state(state.note_capture, source.name, entry.id, capture)
     extracted = await _extract(deps, source, entry, page)
     del page  # the page's memory goes now, not after the write
     if extracted.rule is not None:
@@ -289,8 +291,10 @@ async def _capture(
         return None
     captures = deps.captures
     name = capture_file(source.name, when)
-    # the state is read here, on its own thread: where its last capture in the file ends
-    known_end = None if captures.checked(name) else deps.state.capture_end(name)
+    # where the state's last capture in the file ends (once per file)
+    known_end = (
+        None if captures.checked(name) else await deps.call_state(deps.state.capture_end, name)
+    )
     try:
         return await asyncio.to_thread(captures.write, source.name, page, when, known_end)
     except OSError as exc:

@@ -3,6 +3,10 @@ its page fetched (with the validators kept) and parsed (``source_page``), its
 entries archived (``articles``: decide → fetch pages → capture → extract → render
 → write), and the outcome written at once (``State.apply``): the entries done and
 failed, the source's success or failure, validators, feed digest and rule parts.
+The state is called through ``deps.call_state``: inline (the daemon, SQLite), or
+in a thread of its own (``scrape worker``, PostgreSQL), so that a silent server
+holds this poll and not the event loop. The result carries the next poll it
+recorded.
 
 ``run_source`` never raises for expected trouble (``ScraperError``): a failed
 source or entry becomes part of the ``SourceResult``; anything else is a bug and
@@ -46,11 +50,11 @@ async def run_source(deps: Deps, source: SourceConfig, now: datetime | None = No
     deps.observer.source_started(source.name)
     started = time.monotonic()
     try:
-        known = deps.state.snapshot(source.name, source.url)
+        known = await deps.call_state(deps.state.snapshot, source.name, source.url)
         result = await _poll(deps, source, now, known)
     except ScraperError as exc:
         result = SourceResult(source=source.name, error=str(exc))
-        _tell_finished(deps, result, started, *_health_of(deps, source.name))
+        _tell_finished(deps, result, started, *await _health_of(deps, source.name))
         raise
     if result.error is None:
         _tell_finished(deps, result, started, now, 0)
@@ -59,10 +63,10 @@ async def run_source(deps: Deps, source: SourceConfig, now: datetime | None = No
     return result
 
 
-def _health_of(deps: Deps, source: str) -> tuple[datetime | None, int]:
+async def _health_of(deps: Deps, source: str) -> tuple[datetime | None, int]:
     """The source's last success and failures in a row, as the state has them."""
     try:
-        health = deps.state.health(source)
+        health = await deps.call_state(deps.state.health, source)
     except ScraperError:  # the state's trouble is reported with the result already
         return None, 0
     return health.last_success, health.consecutive_failures
@@ -98,7 +102,7 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime, known: Snapshot
         failure = Outcome(
             source.name, source.url, now, retry_at, error=exc.reason, seen=listing_seen
         )
-        missed = _told(deps, state.apply(failure), listing_seen)
+        missed = _told(deps, await deps.call_state(state.apply, failure), listing_seen)
         log_event(
             log,
             "source.failed",
@@ -110,7 +114,10 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime, known: Snapshot
             duration=since(started),
         )
         return SourceResult(
-            source=source.name, error=f"{exc.url}: {exc.reason}", stale_rules=missed
+            source=source.name,
+            error=f"{exc.url}: {exc.reason}",
+            stale_rules=missed,
+            next_poll=retry_at,
         )
 
     if parsed.problem:
@@ -127,7 +134,7 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime, known: Snapshot
     outcome = _outcome(deps, source, now, tally, seen=all_seen)
     if not tally.held_back:
         outcome = replace(outcome, validators=answer.validators, digest=digest)
-    tally.stale_rules = _told(deps, state.apply(outcome), all_seen)
+    tally.stale_rules = _told(deps, await deps.call_state(state.apply, outcome), all_seen)
     log_event(
         log,
         "source.polled",
@@ -141,10 +148,12 @@ async def _poll(deps: Deps, source: SourceConfig, now: datetime, known: Snapshot
         failed=len(tally.failed),
         duration=since(started),
     )
-    return _result(source, tally, degraded=parsed.problem)
+    return _result(source, tally, outcome.next_poll, degraded=parsed.problem)
 
 
-def _result(source: SourceConfig, tally: Tally, degraded: str | None = None) -> SourceResult:
+def _result(
+    source: SourceConfig, tally: Tally, next_poll: datetime, degraded: str | None = None
+) -> SourceResult:
     return SourceResult(
         source=source.name,
         new=tally.new,
@@ -155,6 +164,7 @@ def _result(source: SourceConfig, tally: Tally, degraded: str | None = None) -> 
         degraded=degraded,
         written=tuple(tally.written),
         stale_rules=tally.stale_rules,
+        next_poll=next_poll,
     )
 
 
@@ -170,7 +180,9 @@ async def _unchanged(  # noqa: PLR0917 (two callers, alike)
     entries that are due are tried again."""
     tally = await archive_entries(deps, source, (), failed, now)
     polled = _outcome(deps, source, now, tally, seen=tally.rule_seen)
-    tally.stale_rules = _told(deps, deps.state.apply(polled), tally.rule_seen)
+    tally.stale_rules = _told(
+        deps, await deps.call_state(deps.state.apply, polled), tally.rule_seen
+    )
     log_event(
         log,
         "source.unchanged",
@@ -182,7 +194,7 @@ async def _unchanged(  # noqa: PLR0917 (two callers, alike)
         failed=len(tally.failed),
         duration=since(started),
     )
-    return replace(_result(source, tally), not_modified=outcome == "304")
+    return replace(_result(source, tally, polled.next_poll), not_modified=outcome == "304")
 
 
 def _digest(source: SourceConfig, answer: Fetched) -> str:

@@ -139,6 +139,8 @@ class SourceResult:
     # the source's page answered 304 Not Modified: nothing was parsed (failed
     # entries that were due were still tried)
     not_modified: bool = False
+    # when the source is due again, as the poll recorded it (None: not recorded)
+    next_poll: datetime | None = None
 
     @property
     def ok(self) -> bool:

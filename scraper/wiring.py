@@ -67,15 +67,17 @@ async def open_deps(
     role: str = "daemon",
     shared: bool = False,
     archive: Archive | None = None,
+    state_thread: bool = False,
 ) -> AsyncIterator[Deps]:
     """Lock the state, open it, the archive and the HTTP client; close them after.
     ``role``, ``shared``: how the lock names this process, and whether others may
     hold it too (the workers of a cluster); ``archive``: the archive, when not the
-    plain one at ``archive_dir``."""
+    plain one at ``archive_dir``; ``state_thread``: the polls' state calls on a
+    thread of their own (``StateThread``: a PostgreSQL state), not inline."""
     import asyncio
 
     from scraper.captures import WarcCaptures
-    from scraper.deps import Deps
+    from scraper.deps import Deps, StateCalls, StateThread
     from scraper.extract_pool import ExtractPool
     from scraper.http import Fetcher, PageGate
     from scraper.images import ImageLocaliser
@@ -86,6 +88,8 @@ async def open_deps(
     async with AsyncExitStack() as stack:
         stack.enter_context(acquire_lock(settings.state_target, role=role, shared=shared))
         state = stack.enter_context(State(settings.state_target))
+        call_state = StateThread() if state_thread else StateCalls()
+        stack.callback(call_state.close)  # before the state closes: its calls done
         archive = archive or Archive(settings.archive_dir)
         removed = await asyncio.to_thread(archive.remove_stale_temp_files)
         if removed:
@@ -107,6 +111,7 @@ async def open_deps(
             settings=settings,
             fetcher=fetcher,
             state=state,
+            call_state=call_state,
             archive=archive,
             rules=rules,
             archived=archived,

@@ -4,8 +4,11 @@ task queue. SQLite and the daemon (``scrape run``) stay the one-machine way.
 
 Each poll of a source is one job of the task ``scraper.poll``, which runs the
 daemon's ``run_source``. When it is done, the job defers the source's next poll
-for the time the state then holds (``next_poll``: the interval with its jitter,
-or the backoff after failures, both ``decide``'s). Every job of a source carries
+for the time the poll recorded (``SourceResult.next_poll``: the interval with its
+jitter, or the backoff after failures, both ``decide``'s). The state is called on
+a thread of its own (``deps.StateThread``), never on the event loop: a database
+gone silent holds the polls that wait for it, not the other polls, /metrics,
+/readyz or procrastinate's heartbeats. Every job of a source carries
 the source's ``queueing_lock`` (at most one waits) and ``lock`` (at most one
 runs): one poll per source at a time across the cluster.
 
@@ -44,12 +47,14 @@ import sys
 import time
 import weakref
 from collections.abc import AsyncIterator, Collection, Coroutine, Generator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from scraper.config import Settings, SourceConfig
 from scraper.decide import due, next_poll
+from scraper.deps import StateCalls
 from scraper.errors import ConfigError, ScraperError, StateError
 from scraper.logs import _FIELDS, log_event
 from scraper.metrics import PrometheusObserver
@@ -66,6 +71,7 @@ if TYPE_CHECKING:
     import procrastinate
     from procrastinate.job_context import JobContext
 
+    from scraper.archive import Archive
     from scraper.deps import Deps
 
 log = logging.getLogger("scraper.worker")
@@ -161,14 +167,21 @@ def _first_polls(configs: Sequence[tuple[str, float]], now: datetime) -> list[tu
 
 
 class PollMeter:
-    """How many polls this worker ran, and the CPU time they took on its event
-    loop's thread (``run_source``'s own steps: fetch, state, archive). The rest of
-    the process's CPU is the engine's: the queue, the keeper, the heartbeats (and
-    the poll's work on other threads: parsing a changed feed, writing files)."""
+    """How many polls this worker ran, and the CPU time they took: on its event
+    loop's thread (``run_source``'s own steps: fetch, archive), and on the state's
+    (``state``'s calls: the polls', and the few others', the readiness ping's and
+    the reconciliations'). The rest of the process's CPU is the engine's: the
+    queue, the keeper, the heartbeats (and the poll's work on other threads:
+    parsing a changed feed, writing files)."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: StateCalls | None = None) -> None:
         self.polls = 0
-        self.cpu = 0.0
+        self.loop_cpu = 0.0
+        self._state = state or StateCalls()
+
+    @property
+    def cpu(self) -> float:
+        return self.loop_cpu + self._state.cpu
 
     async def measure(self, coro: Coroutine[Any, Any, T]) -> T:
         self.polls += 1
@@ -183,8 +196,9 @@ class PollMeter:
         )
         yield CounterMetricFamily(
             "scraper_worker_poll_cpu_seconds",
-            "CPU time of this worker's polls on its event loop's thread; the rest of"
-            " process_cpu_seconds_total is mostly the engine's (queue, keeper, heartbeats)",
+            "CPU time of this worker's polls on its event loop's thread and the state's;"
+            " the rest of process_cpu_seconds_total is mostly the engine's (queue, keeper,"
+            " heartbeats)",
             value=self.cpu,
         )
 
@@ -209,7 +223,7 @@ class _ThreadCpuOf(Generic[T]):
                 result: T = done.value
                 return result
             finally:
-                self._meter.cpu += time.thread_time() - started
+                self._meter.loop_cpu += time.thread_time() - started
             try:
                 value, step = (yield yielded), inner.send
             except GeneratorExit:
@@ -246,7 +260,7 @@ class ClusterWorker:
         self.stop_requested = asyncio.Event()
         self.reload_error: str | None = None
         self.cluster_size = 0  # sources the cluster polls, as last reconciled
-        self.meter = PollMeter()
+        self.meter = PollMeter(deps.call_state)
         self.running: set[int | None] = set()  # the poll jobs under way here, by id
         self._reloading: asyncio.Task[None] | None = None
         self._cleaning: asyncio.Task[None] | None = None
@@ -271,7 +285,7 @@ class ClusterWorker:
         deps = self.deps
         now = _poll_time(deps.clock(), scheduled_at)
         try:
-            config, failures, scheduled = deps.state.cluster_poll(source)
+            config, failures, scheduled = await deps.call_state(deps.state.cluster_poll, source)
         except StateError as exc:
             log_event(log, "source.failed", logging.WARNING, source=source, reason=str(exc))
             await self._defer(source, now + timedelta(seconds=STATE_RETRY))
@@ -312,8 +326,8 @@ class ClusterWorker:
         the source's chain, which the keeper mends within seconds, and a bug
         would poll at that pace."""
         try:
-            await self.meter.measure(run_source(deps, source, now))
-            following = deps.state.next_poll_of(source.name)
+            result = await self.meter.measure(run_source(deps, source, now))
+            following = result.next_poll
             if following is not None and following > now:
                 return following
         except ScraperError as exc:  # the state itself (run_source logs the rest)
@@ -481,7 +495,8 @@ class ClusterWorker:
         """Makes this worker's config the cluster's source list, and schedules it."""
         sources = select_sources(self.settings, self.names)
         configs = {s.name: s.model_dump_json() for s in sources}
-        change = self.deps.state.reconcile_sources(configs, self.deps.clock())
+        deps = self.deps
+        change = await deps.call_state(deps.state.reconcile_sources, configs, deps.clock())
         self.cluster_size = len(configs)
         replaced = change.removed or change.changed  # a list was there, and differed
         log_event(
@@ -683,15 +698,16 @@ class ClusterWorker:
                 suspects = set()  # the engine finds the database gone too
 
     async def _watch_database(self) -> None:
-        """Every ``PING_EVERY``, the database asked for nothing (``State.ping``, in a
-        thread) and the answer kept in ``database``; no answer within
-        ``PING_TIMEOUT`` (a server gone silent) counts as unreachable, and that
-        ping is waited for again, not sent again, until it ends."""
+        """Every ``PING_EVERY``, the database asked for nothing (``State.ping``, on
+        the state's thread, after the calls given before it) and the answer kept
+        in ``database``; no answer within ``PING_TIMEOUT`` (a server gone silent,
+        or a call before it stuck on it) counts as unreachable, and that ping is
+        waited for again, not sent again, until it ends."""
         where = redact_url(self.settings.state_url or "")
         pending: asyncio.Future[None] | None = None
         while True:
             if pending is None or pending.done():
-                pending = asyncio.ensure_future(asyncio.to_thread(self.deps.state.ping))
+                pending = asyncio.ensure_future(self.deps.call_state(self.deps.state.ping))
             try:
                 await asyncio.wait_for(asyncio.shield(pending), PING_TIMEOUT)
                 self.database = (True, f"{where} reachable")
@@ -846,6 +862,16 @@ async def ensure_queue_schema(app: procrastinate.App) -> None:
             log_event(log, "worker.queue_created")
 
 
+def open_worker_deps(
+    settings: Settings, archive: Archive, observer: Observer | None = None
+) -> AbstractAsyncContextManager[Deps]:
+    """A worker's deps: the state's lock shared with the cluster's other workers,
+    the shared ``archive``, the state's calls on a thread of their own."""
+    return open_deps(
+        settings, observer, role="worker", shared=True, archive=archive, state_thread=True
+    )
+
+
 async def run_worker(
     settings: Settings, names: Sequence[str] = (), stopped: Sequence[str] = ()
 ) -> int:
@@ -862,9 +888,7 @@ async def run_worker(
     claims = State(url)  # the first connection: the database's trouble shows here
     archive = SharedArchive(settings.archive_dir, claims, clock=lambda: datetime.now(UTC))
     try:
-        async with open_deps(
-            settings, observer, role="worker", shared=True, archive=archive
-        ) as deps:
+        async with open_worker_deps(settings, archive, observer) as deps:
             app = make_app(url, settings)
             async with app.open_async():
                 await ensure_queue_schema(app)

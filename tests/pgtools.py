@@ -108,7 +108,8 @@ class Relay:
     """A TCP relay on 127.0.0.1 in front of the test server: ``cut()`` drops every
     connection through it and refuses new ones (the database is gone, as far as
     its clients can tell) until ``restore()``; ``freeze()`` keeps every connection
-    open but passes nothing through (a server gone silent) until ``thaw()``."""
+    open but passes nothing through (a server gone silent) until ``thaw()``, and
+    ``held`` is set once a client's bytes come in meanwhile (a query waiting on it)."""
 
     def __init__(self, url: str) -> None:
         import socket
@@ -123,6 +124,7 @@ class Relay:
         self._cut = False
         self._flowing = threading.Event()
         self._flowing.set()
+        self.held = threading.Event()
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -146,12 +148,14 @@ class Relay:
                 continue
             with self._lock:
                 self._open += [client, server]
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            for a, b, upstream in ((client, server, True), (server, client, False)):
+                threading.Thread(target=self._pipe, args=(a, b, upstream), daemon=True).start()
 
-    def _pipe(self, source: Any, sink: Any) -> None:
+    def _pipe(self, source: Any, sink: Any, upstream: bool) -> None:
         try:
             while data := source.recv(65536):
+                if upstream and not self._flowing.is_set():
+                    self.held.set()
                 self._flowing.wait()
                 sink.sendall(data)
         except OSError:

@@ -576,17 +576,18 @@ def test_the_pure_parts_of_scheduling() -> None:
 
 @contextlib.asynccontextmanager
 async def _in_process_worker(
-    project: Project, pg_url: str, sources: int, interval: str
+    project: Project, pg_url: str, sources: int, interval: str, *, state_url: str = ""
 ) -> AsyncIterator[ClusterWorker]:
-    """A worker in this process, its queue and state on ``pg_url``, not taking
+    """A worker in this process, its queue and archive claims on ``pg_url``, its
+    state there too or at ``state_url`` (a relay in front of it), not taking
     jobs: the test runs them."""
-    from scraper.worker import ClusterWorker, ensure_queue_schema, make_app
+    from scraper.worker import ClusterWorker, ensure_queue_schema, make_app, open_worker_deps
 
-    _config(project, pg_url, sources, interval)
+    _config(project, state_url or pg_url, sources, interval)
     settings = load_settings(project.config)
     archive = SharedArchive(settings.archive_dir, State(pg_url), clock=lambda: datetime.now(UTC))
     try:
-        async with open_deps(settings, role="worker", shared=True, archive=archive) as deps:
+        async with open_worker_deps(settings, archive) as deps:
             app = make_app(pg_url, settings)
             async with app.open_async():
                 await ensure_queue_schema(app)
@@ -689,6 +690,86 @@ def test_a_poll_defers_its_next_and_a_bug_or_a_shutdown_does_not_break_the_chain
             assert _waiting(pg_url)["s0"] <= datetime.now(UTC)  # due at once, for another
 
     asyncio.run(scenario())
+
+
+class _FreezeOnPage(list[Any]):
+    """The site's request log, freezing ``relay`` when an article page is asked
+    for: the poll under way has read the state and noted its entries; it is to
+    write the article, then record the outcome."""
+
+    def __init__(self, relay: Relay) -> None:
+        super().__init__()
+        self._relay = relay
+
+    def append(self, request: Any) -> None:
+        if "/story-" in request.path:
+            self._relay.freeze()
+        super().append(request)
+
+
+async def _lateness(every: float, late: list[float]) -> None:
+    """Another coroutine's timer: how late each of its ticks comes, in ``late``."""
+    while True:
+        started = time.monotonic()
+        await asyncio.sleep(every)
+        late.append(time.monotonic() - started - every)
+
+
+def test_a_poll_waiting_on_a_silent_database_does_not_hold_the_event_loop(
+    project: Project, pg_url: str
+) -> None:
+    """The state's server goes silent in the middle of a poll (connections open,
+    nothing answered): while the poll waits to record its outcome, the event loop
+    goes on (another coroutine's timer is on time, not a second late); once the
+    server speaks again, the poll ends, its article on disk once and done, and its
+    next poll deferred to when it recorded."""
+    urls = _serve(project, 1, 1)
+    relay = Relay(pg_url)
+    # were the loop held, nothing in it could thaw the server: this does, later
+    rescue = threading.Timer(15, relay.thaw)
+
+    async def scenario() -> None:
+        async with _in_process_worker(project, pg_url, 1, "1h", state_url=relay.url) as worker:
+            await worker.reconcile()
+            taken = await _take(worker)
+            project.site.requests = _FreezeOnPage(relay)
+            late: list[float] = []
+            timer = asyncio.create_task(_lateness(0.05, late))
+            polling = asyncio.create_task(worker.poll(taken, "s0"))
+            rescue.start()
+            # the poll's query sent to the silent server: it waits on the state
+            assert await asyncio.to_thread(relay.held.wait, 30)
+            # and goes on waiting (a second of it) while the loop keeps the timer's time
+            finished, _ = await asyncio.wait({polling}, timeout=1.0)
+            assert late and max(late) < 1.0, f"the event loop was held {max(late):.1f}s"
+            assert not finished, "the poll ended while the server was silent"
+            assert await asyncio.to_thread(_done, pg_url) == 0  # written, not yet done
+            assert len(list(project.archive.rglob("*.md"))) == 1
+            relay.thaw()
+            await polling
+            timer.cancel()
+            assert max(late) < 1.0, f"the event loop was held {max(late):.1f}s"
+            assert worker.meter.polls == 1
+            recorded = await asyncio.to_thread(_next_poll_of, pg_url, "s0")
+            assert _waiting(pg_url) == {"s0": recorded}  # as the poll's result said
+            again = await run_source(worker.deps, worker.settings.sources[0])
+            assert (again.new, again.error) == (0, None)  # nothing written twice
+            await _finish(worker, taken)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        rescue.cancel()
+        relay.thaw()
+        relay.close()
+    _check_posts(project, urls)
+    with State(pg_url) as state:
+        assert [p.url for p in state.posts(["s0"])] == urls
+
+
+def _next_poll_of(pg_url: str, source: str) -> datetime | None:
+    with State(pg_url) as state:
+        return state.next_poll_of(source)
 
 
 def test_a_job_whose_end_was_not_recorded_is_put_back(project: Project, pg_url: str) -> None:
