@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import httpcore
 import httpx
+from httpx._transports.default import map_httpcore_exceptions
 
 from scraper import netguard
 from scraper.charset import decode_body
@@ -49,6 +50,7 @@ _PERMANENT = frozenset({400, 404, 405, 410, 414, 451, 501})
 _BACKOFF_BASE = 1.0  # the first retry waits up to this long (full jitter), doubling after
 _BACKOFF_MAX = 60.0
 _Headers = dict[bytes, bytes]  # bytes: a validator may hold non-ASCII
+_RawHeaders = list[tuple[bytes, bytes]]
 _DRAINED = 64 * 1024  # a 304's or a redirect's body up to this is read, keeping the connection
 _IDLE_PER_SLOT = 4  # hosts whose idle connections are kept, per request slot
 _TIMED_OUT = {
@@ -93,16 +95,21 @@ class Fetcher:
             guard=self._guard, proxy=proxy, ca_bundle=http.ca_bundle, limits=limits
         )
         self._proxied = any(mounts.values())
+        self._mounted = bool(mounts)  # some URLs may go through a proxy: httpx picks which
+        self._pools = _PoolPerHost(
+            direct, per_host=http.max_per_host, hosts=_IDLE_PER_SLOT * http.max_connections
+        )
         self._client = httpx.AsyncClient(
-            transport=_PoolPerHost(
-                direct, per_host=http.max_per_host, hosts=_IDLE_PER_SLOT * http.max_connections
-            ),
+            transport=self._pools,
             mounts=mounts,
             headers={"User-Agent": http.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(http.timeout),
             follow_redirects=False,
             trust_env=False,  # proxies are in ``mounts`` already; and no ~/.netrc passwords
         )
+        # What httpx would add to every request, worked out once for the direct path.
+        self._base_headers = _lowered(self._client.headers.raw)
+        self._extensions = {"timeout": self._client.timeout.as_dict()}
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -239,9 +246,9 @@ class Fetcher:
                 async with self._all_hosts:
                     # The clock starts once we hold a slot: time queued is not the server's.
                     async with asyncio.timeout(self._settings.deadline):
-                        async with self._client.stream("GET", url, headers=headers) as r:
+                        async with self._exchange(url, headers) as reply:
                             phase = "reading the body"
-                            return await self._answer(r, sent, started)
+                            return await self._answer(reply, sent, started)
             except _Failure as raised:
                 raised.host = raised.host or url.host
                 raise
@@ -294,50 +301,81 @@ class Fetcher:
             resumed.set()
             self._pauses[host].discard(resumed)
 
+    @asynccontextmanager
+    async def _exchange(self, url: httpx.URL, headers: _Headers) -> AsyncIterator[_Reply]:
+        """One GET, its answer open while the block runs. Straight to the host's
+        httpcore pool when httpx's client would add nothing to the request: no proxy,
+        no ``user:password@`` in the URL, no cookie to send. Through the client
+        otherwise. Both send the same bytes and raise the same httpx exceptions."""
+        if self._mounted or url.userinfo or self._client.cookies or self._client.is_closed:
+            async with self._client.stream("GET", url, headers=headers) as r:
+                sent = r.request.headers.raw
+                yield _Reply(r.status_code, r.reason_phrase, r.headers, r.url, sent, r.aiter_raw)
+            return
+        sent = _request_headers(self._base_headers, url.netloc, headers)
+        async with self._pools.exchange(url, sent, self._extensions) as response:
+            reply = _Reply(
+                response.status,
+                _reason_phrase(response),
+                httpx.Headers(response.headers),
+                url,
+                sent,
+                lambda: _mapped(response.stream),
+            )
+            if "set-cookie" in reply.headers or "set-cookie2" in reply.headers:
+                self._keep_cookies(reply)
+            yield reply
+
+    def _keep_cookies(self, reply: _Reply) -> None:
+        """What httpx's client does with every answer, done for the direct path's."""
+        request = httpx.Request("GET", reply.url, headers=reply.request_headers)
+        answer = httpx.Response(reply.status, headers=reply.headers, request=request)
+        self._client.cookies.extract_cookies(answer)
+
     async def _answer(
-        self, response: httpx.Response, sent: Validators, started: float
+        self, reply: _Reply, sent: Validators, started: float
     ) -> Fetched | NotModified | httpx.URL:
-        status = response.status_code
+        status, headers = reply.status, reply.headers
         if status in _REDIRECTS or status == 304:
-            await _drain(response)
+            await _drain(reply)
         if status in _REDIRECTS:
-            if not (location := response.headers.get("location")):
+            if not (location := headers.get("location")):
                 raise _Failure(f"HTTP {status} redirect without a Location", False, kind="redirect")
-            return response.url.join(location)
+            return reply.url.join(location)
         if status == 304:
-            got = _validators(response.headers)
+            got = _validators(headers)
             etag, modified = got.etag or sent.etag, got.last_modified or sent.last_modified
-            return NotModified(str(response.url), Validators(etag, modified))
+            return NotModified(str(reply.url), Validators(etag, modified))
         if not 200 <= status < 300:
-            raise _failure_for_status(response)
-        content = await self._read_body(response)
-        text, encoding = decode_body(content, response.headers.get("content-type"))
+            raise _failure_for_status(reply)
+        content = await self._read_body(reply)
+        text, encoding = decode_body(content, headers.get("content-type"))
         return Fetched(
-            url=str(response.url),
+            url=str(reply.url),
             status=status,
-            content_type=response.headers.get("content-type", "").split(";")[0].strip().lower(),
+            content_type=headers.get("content-type", "").split(";")[0].strip().lower(),
             content=content,
             text=text,
             encoding=encoding,
-            validators=_validators(response.headers),
+            validators=_validators(headers),
             elapsed=time.monotonic() - started,
-            reason=response.reason_phrase,
-            headers=tuple(response.headers.raw),
-            request_headers=tuple(response.request.headers.raw),
+            reason=reply.reason,
+            headers=tuple(headers.raw),
+            request_headers=tuple(reply.request_headers),
         )
 
-    async def _read_body(self, response: httpx.Response) -> bytes:
+    async def _read_body(self, reply: _Reply) -> bytes:
         """The inflated body, refused as soon as it grows past ``max_body``."""
         cap = self._settings.max_body
         too_big = _Failure(
             f"body larger than {_size(cap)} cap", False, permanent=True, kind="too_large"
         )
-        declared = response.headers.get("content-length", "")
+        declared = reply.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise too_big
-        inflater = _Inflater(response.headers.get("content-encoding", ""))
+        inflater = _Inflater(reply.headers.get("content-encoding", ""))
         body = bytearray()
-        async for chunk in response.aiter_raw():
+        async for chunk in reply.chunks():
             body += inflater.inflate(chunk, room=cap - len(body))
             if len(body) > cap:
                 raise too_big
@@ -345,14 +383,57 @@ class Fetcher:
         return bytes(body)
 
 
-async def _drain(response: httpx.Response) -> None:
+@dataclass(slots=True)
+class _Reply:
+    """An answer, read up to its body, whichever way the request went."""
+
+    status: int
+    reason: str
+    headers: httpx.Headers
+    url: httpx.URL
+    request_headers: _RawHeaders  # as sent
+    chunks: Callable[[], AsyncIterator[bytes]]  # the body as it came (still encoded)
+
+
+def _lowered(headers: _RawHeaders) -> list[tuple[bytes, bytes, bytes]]:
+    return [(name.lower(), name, value) for name, value in headers]
+
+
+def _request_headers(
+    base: list[tuple[bytes, bytes, bytes]], netloc: bytes, extra: _Headers
+) -> _RawHeaders:
+    """The headers httpx's client sends for a GET with ``extra``: Host first, then
+    its own (``base``, lowered name first) less those ``extra`` names, then ``extra``."""
+    if not extra:
+        return [(b"Host", netloc), *((name, value) for _, name, value in base)]
+    replaced = {name.lower() for name in extra}
+    kept = [(name, value) for lower, name, value in base if lower not in replaced]
+    return [(b"Host", netloc), *kept, *extra.items()]
+
+
+def _reason_phrase(response: httpcore.Response) -> str:
+    """As ``httpx.Response.reason_phrase`` has it."""
+    phrase = response.extensions.get("reason_phrase")
+    if phrase is None:
+        return httpx.codes.get_reason_phrase(response.status)
+    return bytes(phrase).decode("ascii", errors="ignore")
+
+
+async def _mapped(stream: Any) -> AsyncIterator[bytes]:
+    """httpcore's body stream with httpx's exceptions, as httpx's client reads it."""
+    with map_httpcore_exceptions():
+        async for chunk in stream:
+            yield chunk
+
+
+async def _drain(reply: _Reply) -> None:
     """Reads a small body to its end so that the connection goes back to the pool
     (one closed unread is dropped); a large or broken one is left to be closed."""
-    declared = response.headers.get("content-length", "")
+    declared = reply.headers.get("content-length", "")
     if not declared.isdigit() or int(declared) > _DRAINED:
         return
     try:
-        async for _ in response.aiter_raw():
+        async for _ in reply.chunks():
             pass
     except httpx.HTTPError:
         pass
@@ -400,11 +481,15 @@ class _PoolPerHost(httpx.AsyncBaseTransport):
             await self._pools.pop(key).aclose()
             del self._busy[key]
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+    async def _ready(self, key: tuple[bytes, bytes, int | None]) -> httpx.AsyncHTTPTransport:
         transport = self._pool_for(key)
         if len(self._pools) > self._hosts:
             await self._evict()
+        return transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        key = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        transport = await self._ready(key)
         self._busy[key] += 1
         try:
             response = await transport.handle_async_request(request)
@@ -413,6 +498,32 @@ class _PoolPerHost(httpx.AsyncBaseTransport):
             raise
         response.stream = _Counted(response.stream, self._busy, key)
         return response
+
+    @asynccontextmanager
+    async def exchange(
+        self, url: httpx.URL, headers: _RawHeaders, extensions: dict[str, Any]
+    ) -> AsyncIterator[httpcore.Response]:
+        """A GET of ``url`` with exactly ``headers``, through the same pool as
+        ``handle_async_request``'s, without httpx's request and response objects;
+        httpcore's exceptions become httpx's, as httpx's transport makes them."""
+        key = (url.raw_scheme, url.raw_host, url.port)
+        transport = await self._ready(key)
+        request = httpcore.Request(
+            b"GET",
+            httpcore.URL(scheme=key[0], host=key[1], port=key[2], target=url.raw_path),
+            headers=headers,
+            extensions=extensions,
+        )
+        self._busy[key] += 1
+        try:
+            with map_httpcore_exceptions():
+                response = await transport._pool.handle_async_request(request)
+            try:
+                yield response
+            finally:
+                await response.aclose()
+        finally:
+            self._busy[key] -= 1
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()
@@ -500,20 +611,20 @@ class _Failure(Exception):
         )
 
 
-def _failure_for_status(response: httpx.Response) -> _Failure:
-    status = response.status_code
+def _failure_for_status(reply: _Reply) -> _Failure:
+    status = reply.status
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
-        phrase = response.reason_phrase
+        phrase = reply.reason
     reason = f"HTTP {status} {phrase}".rstrip()
-    if response.headers.get("cf-mitigated") == "challenge":
+    if reply.headers.get("cf-mitigated") == "challenge":
         reason += " (Cloudflare challenge page)"
     return _Failure(
         reason,
         status in (408, 429) or status >= 500,
         status=status,
-        retry_after=_retry_after(response.headers),
+        retry_after=_retry_after(reply.headers),
         permanent=status in _PERMANENT,
     )
 

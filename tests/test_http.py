@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from loopback_http import CA_BUNDLE, Handler, Loopback, slow
 
@@ -117,6 +118,51 @@ def test_a_page_with_its_validators_and_headers_we_send(server: Loopback) -> Non
     assert sent["User-Agent"] == "test-agent/1"
     assert sent["Accept"] == "text/html"
     assert "If-None-Match" not in sent
+
+
+def test_a_request_sends_what_httpx_s_own_client_sends(server: Loopback) -> None:
+    """The fetcher's requests go to the host's connection pool without httpx's
+    request object (``Fetcher._exchange``): the server sees the same headers, in
+    the same order, as from an ``httpx.AsyncClient`` given the same ones, for a
+    plain request and a conditional one, and ``Fetched`` records what was sent."""
+    server.routes["/page"] = html(body=b"<p>x</p>")
+    extra = {"If-None-Match": '"v1"', "If-Modified-Since": "Tue, 22 Nov 2021 04:48:56 GMT"}
+    agent = {"User-Agent": "test-agent/1", "Accept-Encoding": "gzip, deflate"}
+
+    async def both() -> Fetched:
+        async with Fetcher(settings(user_agent="test-agent/1"), allow_private_networks=True) as f:
+            plain = await f.get(server.url("/page"))
+            await f.get(server.url("/page"), validators=Validators(*extra.values()), accept="a/b")
+        async with httpx.AsyncClient(headers=agent, trust_env=False) as client:
+            await client.get(server.url("/page"))
+            await client.get(server.url("/page"), headers={**extra, "Accept": "a/b"})
+        assert isinstance(plain, Fetched)
+        return plain
+
+    plain = run(both())
+    ours, theirs = server.requests[:2], server.requests[2:]
+    assert [list(sent.items()) for _, sent in ours] == [list(s.items()) for _, s in theirs]
+    assert list(ours[1][1])[-3:] == ["If-None-Match", "If-Modified-Since", "Accept"]
+    assert [(k.decode(), v.decode()) for k, v in plain.request_headers] == list(
+        ours[0][1].items()
+    )
+
+
+def test_cookies_a_server_sets_are_sent_back_on_both_paths(server: Loopback) -> None:
+    """An answer's Set-Cookie is kept by the client (on the direct path as on
+    httpx's), and the requests after it carry the cookie."""
+    server.routes["/set"] = lambda h: h.reply(200, b"set", headers={"Set-Cookie": "k=v; Path=/"})
+    server.routes["/after"] = lambda h: h.reply(200, h.headers.get("Cookie", "none").encode())
+
+    async def go() -> list[str]:
+        async with Fetcher(settings(), allow_private_networks=True) as fetcher:
+            before = await fetcher.get(server.url("/after"))
+            await fetcher.get(server.url("/set"))
+            after = await fetcher.get(server.url("/after"))
+        assert isinstance(before, Fetched) and isinstance(after, Fetched)
+        return [before.text, after.text]
+
+    assert run(go()) == ["none", "k=v"]
 
 
 def test_a_gbk_page_behind_a_latin1_header_is_decoded(server: Loopback) -> None:
