@@ -10,10 +10,24 @@ from collections.abc import Callable
 
 from selectolax.lexbor import LexborNode
 
-from scraper.extract.measure import Dropper, Stats
+from scraper.extract.measure import (
+    FIELD,
+    HAS_BLOCK,
+    MARKED,
+    TEXT,
+    Dropper,
+    Look,
+    Stats,
+    Verdict,
+    fields,
+    link_density,
+)
 from scraper.extract.wordmatch import any_word
 
-__all__ = ["class_weight", "content_dropper", "furniture_dropper", "is_furniture"]
+__all__ = [
+    "ASKED_ATTRIBUTES", "ASKED_BARE", "Verdicts", "class_weight", "content_dropper",
+    "furniture_dropper", "is_furniture",
+]  # fmt: skip
 
 # Furniture by tag; like furniture by name, kept when it holds the article.
 FURNITURE_TAGS = frozenset({"form", "nav", "aside", "footer"})
@@ -71,7 +85,12 @@ _PRUNED = frozenset({"table", "ul", "div", "section", "header"})
 _MAX_FURNITURE_SHARE = 0.4
 
 # Without attributes, only these tags can be dropped (by tag, or by their numbers).
-_ASKED_BARE = FURNITURE_TAGS | _PRUNED | {"p"}
+ASKED_BARE = FURNITURE_TAGS | _PRUNED | {"p"}
+# The verdict on each (class, id) pair met.
+Verdicts = dict[tuple[str | None, str | None], bool]
+# Of other tags, only elements with one of these attributes can be dropped (hidden,
+# or named or given a role as furniture).
+ASKED_ATTRIBUTES = frozenset({"hidden", "aria-hidden", "style", "role", "class", "id"})
 
 
 def class_weight(node: LexborNode, cache: dict[str, int] | None = None) -> int:
@@ -112,7 +131,7 @@ def _named_furniture(names: str) -> bool:
 def _furniture_verdict(
     tag: str,
     attrs: dict[str, str | None],
-    verdicts: dict[str, bool],
+    verdicts: Verdicts,
     node: LexborNode | None = None,
 ) -> bool | None:
     """True: hidden. False: not furniture. None: furniture by tag, role or name
@@ -126,12 +145,14 @@ def _furniture_verdict(
     role = attrs.get("role")
     if role and role.lower() in _ROLES:
         return None
-    if "class" not in attrs and "id" not in attrs:  # a link, an image: nothing named
+    name = attrs.get("class")
+    anchor = attrs.get("id")
+    if not name and not anchor:  # a link, an image: nothing named
         return False
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".lower()
-    verdict = verdicts.get(names)
+    key = (name, anchor)
+    verdict = verdicts.get(key)
     if verdict is None:
-        verdict = verdicts[names] = _named_furniture(names)
+        verdict = verdicts[key] = _named_furniture(f"{name or ''} {anchor or ''}".lower())
     if verdict and node is not None and _id_names_its_heading(node, attrs):
         return False
     return None if verdict else False
@@ -160,7 +181,7 @@ def _furniture_class(attrs: dict[str, str | None]) -> bool:
     return _named_furniture((attrs.get("class") or "").lower())
 
 
-def is_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
+def is_furniture(node: LexborNode, verdicts: Verdicts) -> bool:
     """Whether the element is hidden, or named, tagged or given a role as furniture
     (``verdicts`` caches the verdict on class and id strings). Never for the page's
     and the article's own elements (html, body, article, main)."""
@@ -170,58 +191,84 @@ def is_furniture(node: LexborNode, verdicts: dict[str, bool]) -> bool:
     return _furniture_verdict(tag, node.attributes, verdicts, node) is not False
 
 
-def content_dropper(scores: dict[int, float], page_text: Callable[[], int]) -> Dropper:
+_HIDDEN = "hidden"  # content_dropper's verdict on a hidden element it measures
+
+
+def content_dropper(
+    scores: dict[int, float], page_text: Callable[[], int], marked: bool
+) -> tuple[Look, Dropper]:
     """A ``measure`` dropper for the chosen content: hidden elements; elements whose
     tag, class, id or role name them as furniture, sparing those that hold the
     article or a large share of the page's text (``page_text()``, asked only when
-    needed); and readability's conditional cleaning."""
-    verdicts: dict[str, bool] = {}  # class and id strings repeat: decide each once
+    needed); and readability's conditional cleaning. ``marked``: whether the page
+    marks elements as its article body."""
+    verdicts: Verdicts = {}  # class and id strings repeat: decide each once
     weights: dict[str, int] = {}
     text_of_page: list[int] = []
 
-    def drop(
-        node: LexborNode, tag: str, attrs: dict[str, str | None], stats: Stats, is_root: bool
+    def share(length: int) -> bool:  # not more than a furniture's share of the page
+        if not text_of_page:
+            text_of_page.append(page_text())
+        return length <= _MAX_FURNITURE_SHARE * text_of_page[0]
+
+    def look(node: LexborNode, tag: str, attrs: dict[str, str | None]) -> Verdict:
+        if tag in _PROTECTED:
+            return False
+        verdict = _furniture_verdict(tag, attrs, verdicts, node)
+        if verdict:  # hidden: it goes; unmeasured once the page's text is known,
+            # as what is inside might have asked for it (decided before any cut)
+            return True if text_of_page else _HIDDEN
+        if verdict is None and not marked and node.css_first("article") is None:
+            # Its measured text is at most its raw text: if that is a furniture's
+            # share, it goes whatever is inside, which need not be measured.
+            return share(len(node.text())) or None
+        return verdict
+
+    def drop(  # noqa: PLR0917 (measure's Dropper, called in its hot loop)
+        node: LexborNode,
+        tag: str,
+        attrs: dict[str, str | None],
+        stats: Stats,
+        is_root: bool,
+        verdict: Verdict,
     ) -> bool:
         if is_root:
             if tag != "p":
                 return False
             return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), attrs, weights)
-        if not attrs and tag not in _ASKED_BARE:  # most inline elements
-            return False
-        if tag not in _PROTECTED:
-            verdict = _furniture_verdict(tag, attrs, verdicts, node)
-            if verdict:
-                return True
-            if verdict is None and not stats.marked:
-                if not text_of_page:
-                    text_of_page.append(page_text())
-                if stats.text <= _MAX_FURNITURE_SHARE * text_of_page[0]:
-                    return True
-        if tag not in _ASKED_BARE:  # (not a tag conditional cleaning looks at)
+        if verdict is _HIDDEN or (
+            verdict is None and not stats & MARKED and share(stats >> TEXT & FIELD)
+        ):
+            return True
+        if tag not in ASKED_BARE:  # (not a tag conditional cleaning looks at)
             return False
         return _doomed(node, tag, stats, scores.get(node.mem_id, 0.0), attrs, weights)
 
-    return drop
+    return look, drop
 
 
-def furniture_dropper() -> Dropper:
+def furniture_dropper() -> tuple[Look, Dropper]:
     """A ``measure`` dropper for a whole page: hidden elements and furniture (by tag,
     class, id or role) wherever they are, and readability's conditional cleaning."""
-    verdicts: dict[str, bool] = {}
+    verdicts: Verdicts = {}
     weights: dict[str, int] = {}
 
-    def drop(
-        node: LexborNode, tag: str, attrs: dict[str, str | None], stats: Stats, is_root: bool
+    def look(node: LexborNode, tag: str, attrs: dict[str, str | None]) -> Verdict:
+        return tag not in _PROTECTED and _furniture_verdict(tag, attrs, verdicts, node) is not False
+
+    def drop(  # noqa: PLR0917 (measure's Dropper, called in its hot loop)
+        node: LexborNode,
+        tag: str,
+        attrs: dict[str, str | None],
+        stats: Stats,
+        is_root: bool,
+        verdict: Verdict,
     ) -> bool:
-        if is_root:
+        if is_root or (not attrs and tag not in ASKED_BARE):
             return False
-        if not attrs and tag not in _ASKED_BARE:
-            return False
-        if tag not in _PROTECTED and _furniture_verdict(tag, attrs, verdicts, node) is not False:
-            return True
         return _doomed(node, tag, stats, 0.0, attrs, weights)
 
-    return drop
+    return look, drop
 
 
 def _own_rows(table: LexborNode) -> list[LexborNode]:
@@ -273,21 +320,20 @@ def _doomed(  # noqa: PLR0917 (one call site, in the hot loop)
     that read the tree around the node (data tables, code, figures) are looked at
     only when they could change the verdict."""
     if tag == "p":  # a short paragraph that is only a link: "Related: …", "Read more"
-        return 0 < stats.text < 150 and stats.link_density > 0.8
+        return 0 < stats >> TEXT & FIELD < 150 and link_density(stats) > 0.8
     if tag not in _PRUNED:
         return False
     weight = _weight(node, attrs, weights)
     if weight + score < 0:
         return _not_exempt(node, tag)
-    if stats.commas >= 10:
+    length, links, commas, paragraphs, images, items, headings = fields(stats)
+    if commas >= 10:
         return False
-    length = stats.text
-    paragraphs = stats.paragraphs - (tag == "div" and not stats.has_block)
-    images = stats.images
+    paragraphs -= tag == "div" and not stats & HAS_BLOCK
     is_list = tag == "ul"
-    density = stats.link_density
+    density = min(1.0, links / length) if length else 0.0
     doomed = (
-        (not is_list and stats.items - 100 > paragraphs)
+        (not is_list and items - 100 > paragraphs)
         or (not is_list and weight < 25 and density > 0.2)
         or (weight >= 25 and density > 0.5)
         or (is_list and density > 0.5)
@@ -296,7 +342,7 @@ def _doomed(  # noqa: PLR0917 (one call site, in the hot loop)
                 (images > 1 and paragraphs / images < 0.5)
                 or (
                     not is_list
-                    and stats.headings < 0.9 * max(1, length)
+                    and headings < 0.9 * max(1, length)
                     and length < 25
                     and (images == 0 or images > 2)
                 )
@@ -305,8 +351,8 @@ def _doomed(  # noqa: PLR0917 (one call site, in the hot loop)
         )
     )
     if doomed and is_list and images:  # a plain list of images stays
-        items = list(node.iter())
-        if images == len(items) and all(len(list(item.iter())) <= 1 for item in items):
+        children = list(node.iter())
+        if images == len(children) and all(len(list(c.iter())) <= 1 for c in children):
             return False
     return doomed and _not_exempt(node, tag)
 

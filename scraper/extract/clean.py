@@ -42,6 +42,9 @@ from scraper.extract.scan import TEXT_ID
 __all__ = ["body_text_length", "clean_body", "clean_nodes"]
 
 _JUNK_CHARS = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# The same characters as ASCII has them: a class of one-byte characters only is a
+# bitmap to the engine, one look a character instead of a walk through the ranges.
+_ASCII_JUNK = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
 _LINE_HEIGHT_0 = re.compile(r"line-height\s*:\s*0(?![.\d])", re.I)
@@ -119,7 +122,7 @@ def clean_nodes(nodes: Sequence[LexborNode], base_url: str) -> str:
     already be in place (``noscript_images_in_place``)."""
     tokens: list[Token] = []
     # One search of all the text spares a substitution on every text node.
-    junk = any(_JUNK_CHARS.search(node.text()) for node in nodes)
+    junk = any(_has_junk(node.text()) for node in nodes)
     walker = _Walker(base_url, junk=junk)
     for node in nodes:
         if node.tag == "body":
@@ -135,6 +138,12 @@ def clean_nodes(nodes: Sequence[LexborNode], base_url: str) -> str:
         if line:
             lines.append(line)
     return "\n".join(lines)
+
+
+def _has_junk(text: str) -> bool:
+    """Whether the text holds invisible or control characters (``_JUNK_CHARS``)."""
+    junk = _ASCII_JUNK if text.isascii() else _JUNK_CHARS  # (a flag test: no scan)
+    return junk.search(text) is not None
 
 
 # The paragraph and heading tags a line of escaped text only may be wrapped in.
@@ -283,23 +292,25 @@ class _Walker:
         it as it is; None for any other. With ``sanitise``, what nh3 would take out
         (attributes it does not keep, tags it unwraps) is taken out of the tree
         first, so that the run usually needs no nh3."""
-        key = node.mem_id
         links = []
+        moved: list[tuple[LexborNode, str]] = []  # links whose target is not yet absolute
         unwrapped: list[LexborNode] = []
         stripped: list[tuple[LexborNode, list[str]]] = []
-        for element in node.traverse():  # the node itself first
+        elements = node.traverse()
+        attrs = next(elements).attributes  # the node itself first
+        if attrs and _markup_in_values(attrs.values()):
+            return None  # the serialisation is cut at tags: keep it unambiguous
+        for element in elements:
             attrs = element.attributes
             if attrs and _markup_in_values(attrs.values()):
-                return None  # the serialisation is cut at tags: keep it unambiguous
-            if element.mem_id == key:
-                continue
+                return None
             tag = element.tag or ""
             if tag not in _SIMPLE_INLINE and "-" not in tag[1:]:  # custom elements too
                 return None
             if attrs and (
                 "hidden" in attrs
                 or "aria-hidden" in attrs
-                or _RISKY_STYLE.search(attrs.get("style") or "")
+                or ("style" in attrs and _RISKY_STYLE.search(attrs["style"] or ""))
             ):
                 return None  # maybe hidden, or a line-height 0 trap: the slow path knows
             if tag == "a":
@@ -307,6 +318,8 @@ class _Walker:
                 if href is None:
                     return None
                 links.append((element, href))
+                if href != attrs.get("href"):
+                    moved.append((element, href))
             if not sanitise:
                 continue
             if tag not in ALLOWED_TAGS:
@@ -317,12 +330,13 @@ class _Walker:
                 extra = [name for name in attrs if name not in kept]
                 if extra:
                     stripped.append((element, extra))
-        for link, href in links:
+        for link, href in moved:
             link.attrs["href"] = href
         if not self.unjunk(node.text()).strip():
             return "", True
         sanitised = sanitise and all(self.safe_href(href) for _, href in links)
         if sanitised and len(links) > 1:
+            key = node.mem_id
             sanitised = not any(_inside(link, "a", key) for link, _ in links)
         for element, names in stripped:
             for name in names:
@@ -336,7 +350,7 @@ class _Walker:
         if not html.isprintable():  # (the junk characters are all unprintable)
             html = _JUNK_CHARS.sub("", html)
         html = collapsed(html)
-        while "></" in html or "> </" in html:  # inline elements left empty
+        while _maybe_empty_inline(html):  # inline elements left empty
             emptied = _EMPTY_INLINE.sub(r"\2", html)
             if emptied == html:
                 break
@@ -552,6 +566,20 @@ def _inside(node: LexborNode, tag: str, stop: int) -> bool:
 def _markup_in_values(values: Iterable[str | None]) -> bool:
     joined = "".join(filter(None, values))
     return "<" in joined or ">" in joined
+
+
+def _maybe_empty_inline(html: str) -> bool:
+    """Whether ``_EMPTY_INLINE`` may match: a start tag right before ``</`` (or
+    `` </``). Most runs have ``></`` only between two end tags (``</a></em>``); the
+    last ``<`` before a ``>`` is its tag's own, as values holding ``<`` or ``>``
+    never get here and text escapes them."""
+    for gap in ("></", "> </"):
+        at = html.find(gap)
+        while at != -1:
+            if html[html.rfind("<", 0, at) + 1] != "/":
+                return True
+            at = html.find(gap, at + 1)
+    return False
 
 
 def _inline_spaces(html: str) -> str:

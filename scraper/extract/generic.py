@@ -20,7 +20,13 @@ from datetime import UTC, tzinfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scraper.extract import paragraphs
-from scraper.extract.boilerplate import class_weight, content_dropper, furniture_dropper
+from scraper.extract.boilerplate import (
+    ASKED_ATTRIBUTES,
+    ASKED_BARE,
+    class_weight,
+    content_dropper,
+    furniture_dropper,
+)
 from scraper.extract.clean import clean_nodes
 from scraper.extract.edges import drop_repeats
 from scraper.extract.limits import bounded_html
@@ -48,6 +54,7 @@ _TAG_BASE = {
     "dl": -3, "dd": -3, "dt": -3, "li": -3, "form": -3, "h1": -5, "h2": -5, "h3": -5,
     "h4": -5, "h5": -5, "h6": -5, "th": -5,
 }  # fmt: skip
+_ASKED = (ASKED_BARE, ASKED_ATTRIBUTES)  # what the droppers may drop
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
@@ -77,10 +84,10 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     region, nodes, scores = _choose(body, scan, marked_nodes)
     if not nodes:
         return _result(*_whole_body(body, url, meta))
-    drop = content_dropper(scores, lambda: collapsed_length(region.text()))
+    look, drop = content_dropper(scores, lambda: collapsed_length(region.text()), bool(marked))
     kept = []
     for top in nodes:
-        dropped = measure(top, drop, marked)
+        dropped = measure(top, look, drop, marked, _ASKED)
         if dropped and dropped[-1].mem_id == top.mem_id:  # the root comes last
             continue
         for node in dropped:
@@ -234,7 +241,7 @@ def _whole_body(body: LexborNode, url: str, meta: PageMeta) -> tuple[str, PageMe
     """The second strategy, for pages where no block stands out as the article (a
     short note, text straight in ``<body>``): the whole body less its furniture and
     low-value blocks, kept when what is left reads as text, not as a list of links."""
-    dropped = measure(body, furniture_dropper())
+    dropped = measure(body, *furniture_dropper(), asked=_ASKED)
     for node in dropped:
         node.decompose()
     noscript_images_in_place(body)

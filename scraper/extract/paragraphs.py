@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from selectolax.lexbor import LexborNode
 
-from scraper.extract.boilerplate import is_furniture
+from scraper.extract.boilerplate import Verdicts, is_furniture
 from scraper.extract.measure import BLOCK_TAGS, collapsed_length, count_commas
 from scraper.extract.scan import tag_ids
 
@@ -42,7 +42,7 @@ class Page:
         self.marked = frozenset(node.mem_id for node in marked)
         self.parent_of: dict[int, int] = {root.mem_id: 0}
         self._furniture: dict[int, bool] = {}
-        self._names: dict[str, bool] = {}
+        self._names: Verdicts = {}
         self._text: dict[int, int] = {}
         self._density: dict[int, float] = {}
         self.prose: dict[int, int] = {}  # scored paragraphs outside furniture: length

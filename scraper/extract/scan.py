@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from scraper.extract.measure import BLOCK_TAGS
+from scraper.extract.measure import BLOCK_TAGS, after
 
 __all__ = ["TEXT_ID", "BodyScan", "scan_body", "tag_ids"]
 
@@ -39,6 +39,17 @@ _SOURCES = tag_ids("meta", "script", "time", "title")
 _PROSE = tag_ids("p", "pre")
 _CELLS = tag_ids("div", "td")
 _BLOCKS = tag_ids(*BLOCK_TAGS)
+# What the walk does with each tag it looks at, as bits (one lookup a node; most
+# tags, span, a, li…, have none).
+_IS_JUNK, _IS_SOURCE, _IS_BLOCK, _IS_PROSE, _IS_CELL = 1, 2, 4, 8, 16
+_ROLES = {
+    tag: (tag in _JUNK) * _IS_JUNK
+    | (tag in _SOURCES) * _IS_SOURCE
+    | (tag in _BLOCKS) * _IS_BLOCK
+    | (tag in _PROSE) * _IS_PROSE
+    | (tag in _CELLS) * _IS_CELL
+    for tag in _JUNK | _SOURCES | _BLOCKS | _PROSE | _CELLS
+}
 
 
 @dataclass(slots=True)
@@ -79,11 +90,11 @@ class BodyScan:
             start = self.order.index(root.mem_id)
         except ValueError:
             return []
-        after = _after(root)
+        following = after(root)
         end = len(self.order)
-        if after is not None:
+        if following is not None:
             with suppress(ValueError):
-                end = self.order.index(after, start)
+                end = self.order.index(following, start)
         index = self.index
         return [n for n in self.blocks if start <= index[n.mem_id] < end]
 
@@ -98,6 +109,7 @@ def scan_body(body: LexborNode) -> BodyScan:
     order = scan.order
     index = scan.index
     holders = scan.holders
+    roles = _ROLES
     skip_to: int | None = -1  # the mem_id that ends a junk subtree (None: the body's end)
     for node in body.traverse():
         key = node.mem_id
@@ -105,40 +117,28 @@ def scan_body(body: LexborNode) -> BodyScan:
             if key != skip_to:
                 continue
             skip_to = -1
-        tag = node.tag_id
-        if tag in _JUNK:
+        role = roles.get(node.tag_id)
+        if role is None:
+            order.append(key)
+            continue
+        if role & _IS_JUNK:
             junk.append(node)
-            if tag in _SOURCES:
+            if role & _IS_SOURCE:
                 sources.append(node)
-            skip_to = _after(node)
+            skip_to = after(node)
             if skip_to is None:
                 break
             continue
-        if tag in _SOURCES:
+        if role & _IS_SOURCE:
             sources.append(node)
-        if tag in _BLOCKS:
+        if role & _IS_BLOCK:
             holders.add(node.parent.mem_id)  # type: ignore[union-attr]
-        index_here = len(order)
-        order.append(key)
-        if tag in _PROSE:
+        if role & _IS_PROSE:
             prose.append(node)
             blocks.append(node)
-            index[key] = index_here
-        elif tag in _CELLS:
+            index[key] = len(order)
+        elif role & _IS_CELL:
             blocks.append(node)
-            index[key] = index_here
+            index[key] = len(order)
+        order.append(key)
     return scan
-
-
-def _after(node: LexborNode) -> int | None:
-    """The ``mem_id`` of the first element after ``node``'s subtree, in page order;
-    None when nothing follows inside the document."""
-    current: LexborNode | None = node
-    while current is not None:
-        sibling = current.next
-        while sibling is not None:
-            if sibling.is_element_node:
-                return sibling.mem_id
-            sibling = sibling.next
-        current = current.parent
-    return None
