@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.extract.limits import _cut_at, _openings, _shallow, bounded_html
+from scraper.extract.limits import _cut_at, _openings, _shallow, _shallow_by_counts, bounded_html
 
 _PIECES = ["<div>", "</div>", "<p>", "</p>", "<br>", "<BR/>", "<bR >", "<li>", "<col>",
            "<colgroup>", "<p1>", "</ ", "< a", "<!-- x -->", "</x>", "<span a='<'>", "text",
@@ -23,6 +23,14 @@ _PIECES = ["<div>", "</div>", "<p>", "</p>", "<br>", "<BR/>", "<bR >", "<li>", "
 def test_proof_of_shallow_nesting_is_sound(pieces: list[str], max_depth: int, stretch: int) -> None:
     data = "".join(pieces).encode()
     if _shallow(data, max_depth, stretch):
+        assert _cut_at(data, max_depth) == len(data)
+
+
+@settings(max_examples=1500)
+@given(st.lists(st.sampled_from(_PIECES), max_size=120), st.integers(1, 12), st.integers(1, 40))
+def test_proof_by_counts_is_sound(pieces: list[str], max_depth: int, span: int) -> None:
+    data = "".join(pieces).encode()
+    if _shallow_by_counts(data, max_depth, span):
         assert _cut_at(data, max_depth) == len(data)
 
 
@@ -58,3 +66,4 @@ def test_readability_pages_proved_shallow() -> None:
     for source in sorted(folder.glob("*/source.html.gz")):
         data = gzip.decompress(source.read_bytes())
         assert _shallow(data, 2000), source.parent.name
+        assert _shallow_by_counts(data, 2000), source.parent.name

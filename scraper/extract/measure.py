@@ -26,6 +26,9 @@ BLOCK_TAGS = frozenset({
 })  # fmt: skip
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _OWN_NUMBERS = _HEADINGS | {"p", "div", "img", "li", "a", "article"}
+# Void elements that are HTML ones wherever the parser meets them (inside SVG or
+# MathML too): they never have children, so no text to read.
+_VOID = frozenset({"br", "embed", "hr", "img", "meta"})
 
 
 def count_commas(text: str) -> int:
@@ -155,7 +158,7 @@ def measure(
     for at in range(len(entries) - 1, -1, -1):
         node, tag, key, parent, attrs, ask, verdict = entries[at]
         own = numbers[at]
-        text = node.text(deep=False)
+        text = "" if tag in _VOID else node.text(deep=False)
         if text and not text.isspace():
             commas = text.count(",") if text.isascii() else count_commas(text)
             own += collapsed_length(text) + (commas << COMMAS)

@@ -9,7 +9,6 @@ junk elements (scripts, SVG, forms' controls…), which are removed afterwards.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass, field
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -39,6 +38,7 @@ _SOURCES = tag_ids("meta", "script", "time", "title")
 _PROSE = tag_ids("p", "pre")
 _CELLS = tag_ids("div", "td")
 _BLOCKS = tag_ids(*BLOCK_TAGS)
+_BLOCK_IDS = _PROSE | _CELLS  # the blocks collected
 # What the walk does with each tag it looks at, as bits (one lookup a node; most
 # tags, span, a, li…, have none).
 _IS_JUNK, _IS_SOURCE, _IS_BLOCK, _IS_PROSE, _IS_CELL = 1, 2, 4, 8, 16
@@ -54,16 +54,15 @@ _ROLES = {
 
 @dataclass(slots=True)
 class BodyScan:
-    """The body's elements the extractor reads, each list in page order.
-    ``order`` holds every element's ``mem_id`` in page order, junk excluded, and
-    ``index`` the position there of each element collected below."""
+    """The body's elements the extractor reads, each list in page order; ``index``
+    holds the position in ``blocks`` of each block, by ``mem_id``."""
 
     junk: list[LexborNode] = field(default_factory=list)  # outermost junk elements
     sources: list[LexborNode] = field(default_factory=list)  # meta, script, time, title
     prose: list[LexborNode] = field(default_factory=list)  # p and pre
     blocks: list[LexborNode] = field(default_factory=list)  # p, pre, td and div
-    order: list[int] = field(default_factory=list)
     index: dict[int, int] = field(default_factory=dict)
+    body: int = 0  # the body's mem_id
     holders: set[int] = field(default_factory=set)  # elements with a block child
     _texts: dict[int, str] = field(default_factory=dict)
 
@@ -83,20 +82,31 @@ class BodyScan:
         return text
 
     def blocks_in(self, root: LexborNode) -> list[LexborNode]:
-        """The collected p, pre, td and div elements inside ``root`` (itself included)."""
-        if not self.order:
+        """The collected p, pre, td and div elements inside ``root`` (itself
+        included), a run of ``blocks``: from the first inside it to the first after."""
+        if root.mem_id == self.body:
+            return list(self.blocks)
+        start = self._first_block(root)
+        if start is None:
             return []
-        try:
-            start = self.order.index(root.mem_id)
-        except ValueError:
-            return []
-        following = after(root)
-        end = len(self.order)
-        if following is not None:
-            with suppress(ValueError):
-                end = self.order.index(following, start)
-        index = self.index
-        return [n for n in self.blocks if start <= index[n.mem_id] < end]
+        end = len(self.blocks)
+        current: LexborNode | None = root
+        while current is not None and current.mem_id != self.body:
+            sibling = current.next
+            while sibling is not None:
+                found = self._first_block(sibling)
+                if found is not None:
+                    return self.blocks[start:found]
+                sibling = sibling.next
+            current = current.parent
+        return self.blocks[start:end]
+
+    def _first_block(self, root: LexborNode) -> int | None:
+        """The position of the first block at or inside ``root``, in page order."""
+        for node in root.traverse():
+            if node.tag_id in _BLOCK_IDS:
+                return self.index.get(node.mem_id)
+        return None
 
 
 def scan_body(body: LexborNode) -> BodyScan:
@@ -106,20 +116,18 @@ def scan_body(body: LexborNode) -> BodyScan:
     sources = scan.sources
     prose = scan.prose
     blocks = scan.blocks
-    order = scan.order
     index = scan.index
+    scan.body = body.mem_id
     holders = scan.holders
     roles = _ROLES
     skip_to: int | None = -1  # the mem_id that ends a junk subtree (None: the body's end)
     for node in body.traverse():
-        key = node.mem_id
         if skip_to != -1:
-            if key != skip_to:
+            if node.mem_id != skip_to:
                 continue
             skip_to = -1
         role = roles.get(node.tag_id)
         if role is None:
-            order.append(key)
             continue
         if role & _IS_JUNK:
             junk.append(node)
@@ -135,10 +143,7 @@ def scan_body(body: LexborNode) -> BodyScan:
             holders.add(node.parent.mem_id)  # type: ignore[union-attr]
         if role & _IS_PROSE:
             prose.append(node)
+        if role & (_IS_PROSE | _IS_CELL):
+            index[node.mem_id] = len(blocks)
             blocks.append(node)
-            index[key] = len(order)
-        elif role & _IS_CELL:
-            blocks.append(node)
-            index[key] = len(order)
-        order.append(key)
     return scan
