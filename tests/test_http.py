@@ -143,9 +143,7 @@ def test_a_request_sends_what_httpx_s_own_client_sends(server: Loopback) -> None
     ours, theirs = server.requests[:2], server.requests[2:]
     assert [list(sent.items()) for _, sent in ours] == [list(s.items()) for _, s in theirs]
     assert list(ours[1][1])[-3:] == ["If-None-Match", "If-Modified-Since", "Accept"]
-    assert [(k.decode(), v.decode()) for k, v in plain.request_headers] == list(
-        ours[0][1].items()
-    )
+    assert [(k.decode(), v.decode()) for k, v in plain.request_headers] == list(ours[0][1].items())
 
 
 def test_cookies_a_server_sets_are_sent_back_on_both_paths(server: Loopback) -> None:
