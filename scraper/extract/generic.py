@@ -164,19 +164,19 @@ def _article_region(
             continue
         chain: list[tuple[int, bool]] = []
         node: LexborNode | None = paragraph
+        first = key = paragraph.mem_id  # (each element's mem_id read once)
         while node is not None:
-            key = node.mem_id
             if key in in_furniture:
                 break
             parent = node.parent
-            parent_of[key] = parent.mem_id if parent is not None else 0
+            above = parent_of[key] = parent.mem_id if parent is not None else 0
             chain.append((key, _region_furniture(node, verdicts)))
-            node = parent
-        inherited = in_furniture.get(node.mem_id, False) if node is not None else False
-        for key, furniture in reversed(chain):
+            node, key = parent, above
+        inherited = in_furniture.get(key, False) if node is not None else False
+        for link, furniture in reversed(chain):
             inherited = inherited or furniture
-            in_furniture[key] = inherited
-        key = paragraph.mem_id
+            in_furniture[link] = inherited
+        key = first
         if in_furniture.get(parent_of.get(key, 0), False):  # inside furniture
             skipped += length
         else:
