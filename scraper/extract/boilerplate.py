@@ -264,7 +264,7 @@ def furniture_dropper() -> tuple[Look, Dropper]:
         is_root: bool,
         verdict: Verdict,
     ) -> bool:
-        if is_root or (not attrs and tag not in ASKED_BARE):
+        if is_root:
             return False
         return _doomed(node, tag, stats, 0.0, attrs, weights)
 

@@ -241,7 +241,7 @@ def _whole_body(body: LexborNode, url: str, meta: PageMeta) -> tuple[str, PageMe
     """The second strategy, for pages where no block stands out as the article (a
     short note, text straight in ``<body>``): the whole body less its furniture and
     low-value blocks, kept when what is left reads as text, not as a list of links."""
-    dropped = measure(body, *furniture_dropper(), asked=_ASKED)
+    dropped = measure(body, *furniture_dropper(), frozenset(), _ASKED)
     for node in dropped:
         node.decompose()
     noscript_images_in_place(body)

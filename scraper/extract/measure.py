@@ -107,15 +107,15 @@ def measure(
     root: LexborNode,
     look: Look,
     drop: Dropper,
-    marked: frozenset[int] = frozenset(),
-    asked: tuple[frozenset[str], frozenset[str]] | None = None,
+    marked: frozenset[int],
+    asked: tuple[frozenset[str], frozenset[str]],
 ) -> list[LexborNode]:
     """Measure ``root``'s subtree; ``look`` and ``drop`` decide which elements go.
     Returns them innermost first (not removed: call ``decompose`` on them in that
     order); the root, if dropped, comes last. ``marked``: ids of elements that count
-    as an article body. ``asked``: if given, (tags, attributes): the dropper is asked
-    only about the root, elements of these tags and those with one of these
-    attributes (it would keep any other)."""
+    as an article body. ``asked``: (tags, attributes): the dropper is asked only
+    about the root, elements of these tags and those with one of these attributes
+    (it would keep any other)."""
     position: dict[int, int] = {}
     root_id = root.mem_id
     # Page order, parents before children (lexbor's own traversal), with the
@@ -139,11 +139,7 @@ def measure(
             entries.append((node, tag, key, -1, attrs, True, False))
             position[key] = 0
             continue
-        ask = (
-            asked is None
-            or tag in asked[0]
-            or bool(attrs and not asked[1].isdisjoint(attrs))
-        )  # fmt: skip
+        ask = tag in asked[0] or bool(attrs and not asked[1].isdisjoint(attrs))
         verdict = look(node, tag, attrs) if ask else False
         if verdict is True:
             dropped.append(node)
@@ -160,8 +156,7 @@ def measure(
         own = numbers[at]
         text = "" if tag in _VOID else node.text(deep=False)
         if text and not text.isspace():
-            commas = text.count(",") if text.isascii() else count_commas(text)
-            own += collapsed_length(text) + (commas << COMMAS)
+            own += collapsed_length(text) + (count_commas(text) << COMMAS)
         if tag in _OWN_NUMBERS:
             own = _own_numbers(tag, attrs, own)
         if key in marked:

@@ -195,7 +195,7 @@ def paragraph_scores(
             length >= min_length // 2 and not has_block and long_enough(node)
         ):
             continue
-        commas = text.count(",") if text.isascii() else count_commas(text)
+        commas = count_commas(text)
         key = page.add(node)
         # A run of links separated by commas (tags, names) is a list, not prose; only
         # paragraphs with many commas are worth the look.
