@@ -250,3 +250,102 @@ def test_inline_lines_nh3_would_not_change_are_passed_over(monkeypatch: pytest.M
         "<p>A <a>bad host</a>.</p>"  # (nh3 keeps the link, without its target)
     )
     assert given_to_nh3 == ['<p>A <a href="http://1.2.3.400/">bad host</a>.</p>']
+
+
+# ---- bounds of text the choice and the drop read instead of the text itself -------
+
+# Pages of paragraphs that parsing may nest in one another (through a button, an
+# object, a table in quirks mode), with whitespace runs and words at their edges.
+_WORDS = st.sampled_from(["", " ", "  ", "\n\t", "word", "two words", " edge ", "中文，字"])
+_FRAGMENT = st.recursive(
+    _WORDS.map(lambda text: text * 9),
+    lambda inner: st.tuples(
+        st.sampled_from(["p", "div", "span", "button", "object", "table", "td", "b"]),
+        st.lists(inner, max_size=4),
+    ).map(
+        lambda t: (
+            f"<{t[0]}>{''.join(t[1])}</{t[0]}>"
+            if t[0] != "table"
+            else f"<table><tr><td>{''.join(t[1])}</td></tr></table>"
+        )
+    ),
+    max_leaves=14,
+)
+
+
+def _scored_page(html: str) -> Any:
+    from scraper.extract import paragraphs
+
+    body = LexborHTMLParser(html).body
+    assert body is not None
+    page = paragraphs.Page(body)
+    paragraphs.paragraph_scores(page, 25, lambda node: False)
+    return page
+
+
+@settings(max_examples=1500)
+@given(st.lists(_FRAGMENT, min_size=1, max_size=5), st.booleans())
+def test_the_prose_floor_is_at_most_the_text(fragments: list[str], quirks: bool) -> None:
+    page = _scored_page(("" if quirks else "<!doctype html>") + "".join(fragments))
+    assert page.prose_floor() <= collapsed_length(page.root.text())
+
+
+def test_the_prose_floor_counts_a_paragraph_nested_in_another_once() -> None:
+    inner = "inner words " * 5
+    html = f"<!doctype html><p>{'outer words ' * 5}<button><p>{inner}</p></button></p>"
+    page = _scored_page(html)
+    nested = [k for k in page.prose if page.nodes[k].tag == "p"]
+    assert len(nested) == 2  # both scored: the floor must not add the inner one twice
+    assert page.prose_floor() == collapsed_length(page.root.css_first("p").text())
+    assert page.prose_floor() <= collapsed_length(page.root.text())
+
+
+@settings(max_examples=1500)
+@given(st.lists(_FRAGMENT, min_size=1, max_size=5), st.data())
+def test_the_prose_near_the_choice_is_at_most_its_text(fragments: list[str], data: Any) -> None:
+    from scraper.extract.paragraphs import _prose_near
+
+    page = _scored_page("".join(fragments))
+    elements = [n for n in page.root.traverse() if n.is_element_node]
+    parent = data.draw(st.sampled_from(elements))
+    children = [c for c in parent.iter() if c.is_element_node] or [parent]
+    chosen = data.draw(
+        st.lists(st.sampled_from(children), unique_by=lambda n: n.mem_id, min_size=1)
+    )
+    keys = [page.add(node) for node in chosen]  # siblings: disjoint, as the choice's are
+    assert _prose_near(set(keys), page) <= sum(map(page.text, keys))
+
+
+# Questions to the page's text length: ("ask", length) or ("cut", new length): the
+# tree changes (after settle) to a page of that length.
+_QUESTIONS = st.lists(st.tuples(st.sampled_from(["ask", "cut"]), st.integers(0, 300)), max_size=12)
+
+
+@settings(max_examples=2000)
+@given(st.integers(0, 300), st.integers(0, 300), _QUESTIONS)
+def test_page_text_answers_as_reading_at_the_first_question(
+    length: int, slack: int, questions: list[tuple[str, int]]
+) -> None:
+    """A bound (at most the length) spares the read, never changes an answer: each is
+    what reading the length at the first question (as the dropper once did) gives."""
+    from scraper.extract.boilerplate import PageText
+
+    current = [length]
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(current[0])
+        return current[0]
+
+    page_text = PageText(read, max(0, length - slack))
+    first: int | None = None  # the reference: the length at the first question
+    for kind, value in questions:
+        if kind == "ask":
+            if first is None:
+                first = current[0]
+            assert page_text.share(value) is (value <= 0.4 * first)
+        else:
+            page_text.settle()
+            current[0] = value
+    assert len(reads) <= 1
+    assert page_text.asked is (first is not None)

@@ -25,7 +25,7 @@ from scraper.extract.measure import (
 from scraper.extract.wordmatch import any_word
 
 __all__ = [
-    "ASKED_ATTRIBUTES", "ASKED_BARE", "Verdicts", "class_weight", "content_dropper",
+    "ASKED_ATTRIBUTES", "ASKED_BARE", "PageText", "Verdicts", "class_weight", "content_dropper",
     "furniture_dropper", "is_furniture",
 ]  # fmt: skip
 
@@ -194,22 +194,47 @@ def is_furniture(node: LexborNode, verdicts: Verdicts) -> bool:
 _HIDDEN = "hidden"  # content_dropper's verdict on a hidden element it measures
 
 
+class PageText:
+    """The collapsed length of the page's text, as the content dropper's share test
+    asks it: read (``read()``, the dearest question of the drop) only when
+    ``at_least``, a lower bound of it, does not decide. Answers are those of reading it
+    at the first question; ``settle`` must be called before the tree changes, so that
+    a later question still gets the length as it was then."""
+
+    def __init__(self, read: Callable[[], int], at_least: int = 0) -> None:
+        self._read = read
+        self._at_least = at_least
+        self._length: int | None = None
+        self.asked = False
+
+    def share(self, length: int) -> bool:
+        """Whether ``length`` is at most a furniture's share of the page's text."""
+        self.asked = True
+        if self._length is None:
+            if length <= _MAX_FURNITURE_SHARE * self._at_least:
+                return True
+            self._length = self._read()
+        return length <= _MAX_FURNITURE_SHARE * self._length
+
+    def settle(self) -> None:
+        """The tree is about to change: read the length now if a question relied on
+        the bound, and forget the bound (it held for the tree as it was)."""
+        if self.asked and self._length is None:
+            self._length = self._read()
+        self._at_least = 0
+
+
 def content_dropper(
-    scores: dict[int, float], page_text: Callable[[], int], marked: bool
+    scores: dict[int, float], page_text: PageText, marked: bool
 ) -> tuple[Look, Dropper]:
     """A ``measure`` dropper for the chosen content: hidden elements; elements whose
     tag, class, id or role name them as furniture, sparing those that hold the
-    article or a large share of the page's text (``page_text()``, asked only when
-    needed); and readability's conditional cleaning. ``marked``: whether the page
-    marks elements as its article body."""
+    article or a large share of the page's text (``page_text``); and readability's
+    conditional cleaning. ``marked``: whether the page marks elements as its article
+    body."""
     verdicts: Verdicts = {}  # class and id strings repeat: decide each once
     weights: dict[str, int] = {}
-    text_of_page: list[int] = []
-
-    def share(length: int) -> bool:  # not more than a furniture's share of the page
-        if not text_of_page:
-            text_of_page.append(page_text())
-        return length <= _MAX_FURNITURE_SHARE * text_of_page[0]
+    share = page_text.share
 
     def look(node: LexborNode, tag: str, attrs: dict[str, str | None]) -> Verdict:
         if tag in _PROTECTED:
@@ -217,7 +242,7 @@ def content_dropper(
         verdict = _furniture_verdict(tag, attrs, verdicts, node)
         if verdict:  # hidden: it goes; unmeasured once the page's text is known,
             # as what is inside might have asked for it (decided before any cut)
-            return True if text_of_page else _HIDDEN
+            return True if page_text.asked else _HIDDEN
         if verdict is None and not marked and node.css_first("article") is None:
             # Its measured text is at most its raw text: if that is a furniture's
             # share, it goes whatever is inside, which need not be measured.

@@ -23,6 +23,7 @@ from scraper.extract import paragraphs
 from scraper.extract.boilerplate import (
     ASKED_ATTRIBUTES,
     ASKED_BARE,
+    PageText,
     class_weight,
     content_dropper,
     furniture_dropper,
@@ -81,13 +82,17 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
     # (the selector walks the whole tree: not for the many pages that cannot match)
     marked_nodes = body.css("[itemprop~=articleBody]") if b"articleBody" in data else []
     marked = frozenset(node.mem_id for node in marked_nodes)
-    region, nodes, scores = _choose(body, scan, marked_nodes)
+    page, nodes, scores = _choose(body, scan, marked_nodes)
     if not nodes:
         return _result(*_whole_body(body, url, meta))
-    look, drop = content_dropper(scores, lambda: collapsed_length(region.text()), bool(marked))
+    region = page.root
+    page_text = PageText(lambda: collapsed_length(region.text()), page.prose_floor())
+    look, drop = content_dropper(scores, page_text, bool(marked))
     kept = []
-    for top in nodes:
+    for index, top in enumerate(nodes, 1):
         dropped = measure(top, look, drop, marked, _ASKED)
+        if index < len(nodes):
+            page_text.settle()
         if dropped and dropped[-1].mem_id == top.mem_id:  # the root comes last
             continue
         for node in dropped:
@@ -102,9 +107,10 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
 
 def _choose(
     body: LexborNode, scan: BodyScan, marked_nodes: list[LexborNode]
-) -> tuple[LexborNode, list[LexborNode], dict[int, float]]:
-    """The article region, the content nodes chosen in it (in page order; none when
-    no block stands out), and every candidate's score."""
+) -> tuple[paragraphs.Page, list[LexborNode], dict[int, float]]:
+    """The article region's page (its ``root`` is the region), the content nodes
+    chosen in it (in page order; none when no block stands out), and every
+    candidate's score."""
     containers = paragraphs.split_blocks(scan.blocks, scan.holders)
     region = body if marked_nodes else _article_region(body, _prose(scan, containers), scan.text)
     page = paragraphs.Page(region, marked_nodes)
@@ -125,7 +131,7 @@ def _choose(
     )
     if best_marked is not None:
         nodes = [best_marked]
-    return region, nodes, scores
+    return page, nodes, scores
 
 
 def _result(body: str, meta: PageMeta) -> Extracted:

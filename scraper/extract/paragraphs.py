@@ -84,6 +84,23 @@ class Page:
             length = self._text[key] = collapsed_length(self.nodes[key].text())
         return length
 
+    def prose_floor(self) -> int:
+        """A lower bound of the root's collapsed text, read from the scores alone:
+        its scored ``<p>`` outside one another (parsing nests a ``<p>`` in another
+        only through a button, object, table… between them), as an element's
+        collapsed text is at least the sum of its disjoint parts' (their inner
+        spaces stay). ``<td>`` and containers are left out: their lengths count
+        spaces around inline children that the text may not have."""
+        paragraphs = {key for key in self.prose if self.nodes[key].tag == "p"}
+        floor = 0
+        for key in paragraphs:
+            above = self.parent(key)
+            while above and above not in paragraphs:
+                above = self.parent(above)
+            if not above:
+                floor += self.prose[key]
+        return floor
+
     def link_density(self, key: int) -> float:
         density = self._density.get(key)
         if density is None:
@@ -283,9 +300,11 @@ def _widened(top: int, chosen: list[int], page: Page) -> int | None:
     article, one item of a list that is the article), the nearest ancestor of the
     top node that holds most of it and is not a list of links."""
     total = sum(page.prose.values())
-    if not total or sum(page.text(key) for key in chosen) >= _THIN_TEXT:
+    if not total:
         return None
     taken = set(chosen)
+    if _prose_near(taken, page) >= _THIN_TEXT or sum(map(page.text, chosen)) >= _THIN_TEXT:
+        return None
     inside = 0
     held: dict[int, int] = {}
     for key, length in page.prose.items():
@@ -302,6 +321,22 @@ def _widened(top: int, chosen: list[int], page: Page) -> int | None:
                 return None
             return ancestor
     return None
+
+
+def _prose_near(taken: set[int], page: Page) -> int:
+    """A lower bound of the chosen elements' text (``page.text``), without reading
+    it (collapsing a whole article's text is the dearest step of the choice): the
+    scored ``<p>`` that are chosen or a chosen element's children. The chosen are
+    disjoint, so those paragraphs are too (a ``<p>`` directly in a ``<p>`` is never
+    parsed), and an element's collapsed text is at least the sum of its disjoint
+    parts' (their inner spaces stay). ``<td>`` and containers are left out: their
+    lengths count spaces around inline children that the text may not have."""
+    near = 0
+    nodes = page.nodes
+    for key, length in page.prose.items():
+        if (key in taken or page.parent(key) in taken) and nodes[key].tag == "p":
+            near += length
+    return near
 
 
 def _promote(top: int, final: dict[int, float], page: Page) -> int:
