@@ -530,5 +530,5 @@ def test_simple_inline_fast_path_in_items_cells_and_quotes_matches_token_walk(
     html: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fast = clean(html)
-    monkeypatch.setattr("scraper.extract.clean._Walker.simple_inline", lambda *a: None)
+    monkeypatch.setattr("scraper.extract.clean._Walker.simple_inline", lambda *a, **k: None)
     assert fast == clean(html)

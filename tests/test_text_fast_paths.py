@@ -23,6 +23,7 @@ from scraper.extract.blocks import (
     Token,
     _drop_empty,
     escape_text,
+    nested_html,
 )
 from scraper.extract.clean import _CLEANER, _EMPTY_INLINE, _inline_spaces, _sanitised, clean_body
 from scraper.extract.measure import collapsed, collapsed_length, count_commas
@@ -205,13 +206,23 @@ def _inline_paragraph(draw: st.DrawFn, depth: int = 0) -> str:
 
 
 def _lines_through_nh3(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cleaner as it was: no line of inline markup passed over."""
+    """The cleaner as it was: no line of inline markup passed over, and list items,
+    cells and quotes serialised as the page wrote them (nh3 takes out the rest)."""
 
     def simple_paragraph(self: Any, node: Any, leaf: str) -> str | None:
         simple = self.simple_inline(node)
         return None if simple is None else simple[0] and f"<{leaf}>{simple[0]}</{leaf}>"
 
+    def nested_run(self: Any, node: Any, depth: int) -> tuple[str, bool]:
+        simple = self.simple_inline(node)
+        if simple is not None:
+            return simple[0], False
+        sub: list[Token] = []
+        self.children(node, sub, depth)
+        return nested_html(sub), False
+
     monkeypatch.setattr("scraper.extract.clean._Walker.simple_paragraph", simple_paragraph)
+    monkeypatch.setattr("scraper.extract.clean._Walker.nested_run", nested_run)
 
 
 @settings(max_examples=700, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -226,6 +237,55 @@ def test_inline_lines_passed_over_are_what_nh3_returns(
     with monkeypatch.context() as patched:
         _lines_through_nh3(patched)
         assert fast == clean_body(html, "https://news.example.com/a/b")
+
+
+# Where else a run of inline markup is a line's content: list items (beside text
+# and other items), quotes, cells and definitions.
+_RUN_CONTAINERS = [
+    "<ul><li>{}</li><li>b <a class='k' href='/z'>c</a></li></ul>",
+    "<ol>x &amp; y<li>{}</li><li>{}</li></ol>",
+    "<ul><li>{}</li><li><p>a paragraph</p></li></ul>",
+    "<blockquote>{}</blockquote>",
+    "<table><tr><td>{}</td><td>b</td></tr><tr><td>c</td><td>{}</td></tr></table>",
+    "<dl><dt>{}</dt><dd>{}</dd></dl>",
+]
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(inner=_inline_paragraph(), container=st.sampled_from(_RUN_CONTAINERS))
+def test_runs_in_lists_quotes_and_cells_passed_over_are_what_nh3_returns(
+    inner: str, container: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list, quote or table whose items are runs of inline markup, cleaned with nh3
+    skipped where every run is one nh3 would leave, is the one nh3 makes."""
+    html = container.format(inner, inner)
+    fast = clean_body(html, "https://news.example.com/a/b")
+    with monkeypatch.context() as patched:
+        _lines_through_nh3(patched)
+        assert fast == clean_body(html, "https://news.example.com/a/b")
+
+
+def test_lists_and_quotes_of_plain_runs_are_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    given_to_nh3: list[str] = []
+    clean_line = _CLEANER.clean
+
+    class Spy:
+        def clean(self, line: str) -> str:
+            given_to_nh3.append(line)
+            return clean_line(line)
+
+    monkeypatch.setattr("scraper.extract.clean._CLEANER", Spy())
+    html = (
+        '<ul><li>One <a class="x" href="/x">link</a></li><li><span>Two</span></li></ul>'
+        '<blockquote>Said <em data-n="1">so</em>.</blockquote>'
+        "<ol><li>Item</li><li><p>a paragraph</p></li></ol>"
+    )
+    assert clean_body(html, "https://news.example.com/") == (
+        '<ul><li>One <a href="https://news.example.com/x">link</a></li><li>Two</li></ul>\n'
+        "<blockquote>Said <em>so</em>.</blockquote>\n"
+        "<ol><li>Item</li><li><p>a paragraph</p></li></ol>"
+    )
+    assert given_to_nh3 == ["<ol><li>Item</li><li><p>a paragraph</p></li></ol>"]
 
 
 def test_inline_lines_nh3_would_not_change_are_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -393,17 +393,23 @@ class _Walker:
 
     def nested(self, node: LexborNode, depth: int) -> str:
         """Flow content of a list item, cell, quote or caption, as one line."""
+        return self.nested_run(node, depth)[0]
+
+    def nested_run(self, node: LexborNode, depth: int) -> tuple[str, bool]:
+        """``nested``, and whether nh3 would leave the run as it is once printable
+        (escaped text, or plain inline markup it has nothing to take out of)."""
         if _text_only(list(node.iter(include_text=True))):  # most cells
-            return escape_text(collapsed(self.unjunk(node.text())))
-        simple = self.simple_inline(node)
+            return escape_text(collapsed(self.unjunk(node.text()))), True
+        simple = self.simple_inline(node, sanitise=True)
         if simple is not None:  # text with plain inline markup: serialised in C
-            return simple[0]
+            return simple
         sub: list[Token] = []
         self.children(node, sub, depth)
-        return nested_html(sub)
+        return nested_html(sub), False
 
     def block_ul(self, node: LexborNode, out: list[Token], depth: int) -> None:
         items = []
+        sanitised = True  # every item: a run nh3 would leave as it is
         for child in _element_children(node):
             if child.is_text_node:
                 text = escape_text(self.unjunk(child.text_content or "")).strip()
@@ -411,16 +417,21 @@ class _Walker:
             elif child.tag in DROPPED or _hidden(child.attributes):
                 continue
             elif child.tag == "li":
-                inner = self.nested(child, depth)
+                inner, safe = self.nested_run(child, depth)
+                sanitised = sanitised and safe
             else:
                 sub: list[Token] = []
                 self.emit(child, sub, depth + 1)
                 inner = nested_html(sub)
+                sanitised = False
             if inner:
                 items.append(f"<li>{inner}</li>")
         if items:
             tag = node.tag
-            out.append((BLOCK, f"<{tag}>{''.join(items)}</{tag}>"))
+            line = f"<{tag}>{''.join(items)}</{tag}>"
+            if sanitised and line.isprintable():
+                self.sanitised.add(line)
+            out.append((BLOCK, line))
 
     block_ol = block_ul
 
@@ -447,9 +458,12 @@ class _Walker:
                     items.append(f"<{tag}>{inner}</{tag}>")
 
     def block_blockquote(self, node: LexborNode, out: list[Token], depth: int) -> None:
-        inner = self.nested(node, depth)
+        inner, sanitised = self.nested_run(node, depth)
         if inner:
-            out.append((BLOCK, f"<blockquote>{inner}</blockquote>"))
+            line = f"<blockquote>{inner}</blockquote>"
+            if sanitised and line.isprintable():
+                self.sanitised.add(line)
+            out.append((BLOCK, line))
 
     def block_hr(self, node: LexborNode, out: list[Token], depth: int) -> None:
         out.append((BLOCK, "<hr>"))
