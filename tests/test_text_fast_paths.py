@@ -409,3 +409,23 @@ def test_page_text_answers_as_reading_at_the_first_question(
             current[0] = value
     assert len(reads) <= 1
     assert page_text.asked is (first is not None)
+
+
+_HREF_PARTS = st.tuples(
+    st.sampled_from(["https://", "http://", "HTTP://", "mailto:", "ftp://", "", "h/ttp://"]),
+    st.sampled_from(["a.example", "a.123.", "1.2.3.4", "xn--zz", "a_b.example", "u@a.example",
+                     "a.example:99999", "a.example:8080", "a.example.", "", "0x1.example"]),
+    st.sampled_from(["", "/", "/x/y", "?q=/", "#f/g", "?", "#", ":1/", "/é", " x/"]),
+)  # fmt: skip
+
+
+@settings(max_examples=1500)
+@given(st.lists(_HREF_PARTS.map("".join), min_size=1, max_size=8))
+def test_link_targets_judged_once_per_site_as_each_alone(hrefs: list[str]) -> None:
+    """Verdicts kept by the target's site (what comes before its first "/" after
+    "://") are those of judging each target by itself."""
+    from scraper.extract.clean import _safe_href, _Walker
+
+    walker = _Walker("https://news.example.com/")
+    for href in hrefs:
+        assert walker.safe_href(href) is _safe_href(href), href

@@ -367,10 +367,14 @@ class _Walker:
 
     def safe_href(self, href: str) -> bool:
         """Whether nh3 keeps this link target as it is (it drops one that the URL
-        standard cannot parse); the commonest kinds are told, the rest say no."""
-        safe = self._safe_hrefs.get(href)
+        standard cannot parse); the commonest kinds are told, the rest say no.
+        Decided once per site: the verdict reads the target only up to the end of
+        its host and port, which comes at or before the first "/" after "://"."""
+        slash = href.find("/", href.find("://") + 3)
+        key = href if slash < 0 else href[:slash]
+        safe = self._safe_hrefs.get(key)
         if safe is None:
-            safe = self._safe_hrefs[href] = _safe_href(href)
+            safe = self._safe_hrefs[key] = _safe_href(href)
         return safe
 
     def inline(

@@ -158,6 +158,12 @@ def absolute_href(href: str | None, base_url: str) -> str | None:
     """An absolute link target, or None for an unusable one (javascript:, data:…)."""
     if href and _plainly_absolute(href):
         return href
+    if href and base_url:
+        # The commonest relative links, joined as absolute_url joins them; the result
+        # is an http(s) URL that needs no check (the base and the link passed them).
+        joined = _joined(href, base_url)
+        if joined is not None:
+            return joined
     url = absolute_url(href, base_url)
     if url is None:
         return None
