@@ -194,7 +194,9 @@ def _inline_paragraph(draw: st.DrawFn, depth: int = 0) -> str:
                 "a"
                 if kind == "a"
                 else draw(
-                    st.sampled_from(["em", "b", "span", "font", "x-y", "code", "abbr", "time"])
+                    st.sampled_from(
+                        ["em", "b", "span", "font", "x-y", "code", "abbr", "time", "q", "bdi"]
+                    )
                 )
             )
             attrs = draw(st.lists(st.sampled_from(_ATTRS), max_size=2, unique=True))

@@ -551,7 +551,7 @@ class _Walker:
 # elements, and drops comments).
 _SIMPLE_INLINE = frozenset({
     "a", "em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "mark", "cite", "span",
-    "font", "code", "-comment",
+    "font", "code", "-comment", "q", "bdi",
 })  # fmt: skip
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _RISKY_STYLE = re.compile(r"none|line-height|hidden", re.I)
