@@ -1,5 +1,6 @@
 """Link resolution: the fast path for common relative links must give exactly
-what ``urljoin`` gives, on every base and link."""
+what ``urljoin`` gives, on every base and link. Srcset splitting: the regex walk
+must give what the character walk gave."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scraper.extract.media import LINK_SCHEMES, _scheme, absolute_href, absolute_url
+from scraper.extract.media import (
+    LINK_SCHEMES,
+    _candidates,
+    _scheme,
+    absolute_href,
+    absolute_url,
+)
 
 
 def _absolute_by_urljoin(value: str | None, base_url: str) -> str | None:
@@ -113,3 +120,41 @@ def test_any_link_resolves_as_urljoin_does(href: str, base: str, tail: str) -> N
         base = base + tail if "#" not in base else base
     assert absolute_href(href, base) == _by_urljoin(href, base)
     assert absolute_url(href, base) == _absolute_by_urljoin(href, base)
+
+
+def _candidates_by_characters(srcset: str) -> list[tuple[str, str]]:
+    """The srcset split as it was: the HTML standard's walk, character by character."""
+    result = []
+    pos, n = 0, len(srcset)
+    while pos < n:
+        while pos < n and (srcset[pos].isspace() or srcset[pos] == ","):
+            pos += 1
+        start = pos
+        while pos < n and not srcset[pos].isspace():
+            pos += 1
+        url = srcset[start:pos]
+        if not url:
+            break
+        if url.endswith(","):
+            result.append((url.rstrip(","), ""))
+            continue
+        start = pos
+        while pos < n and srcset[pos] != ",":
+            pos += 1
+        result.append((url, srcset[start:pos]))
+        pos += 1
+    return result
+
+
+# Srcsets as pages write them and as they break: URLs holding commas, descriptors
+# or none, every whitespace str.isspace knows, stray and trailing commas.
+_SRCSET_PIECES = st.sampled_from(
+    ["a.jpg", "https://cdn.example/i,w_300.jpg", "b.png,", ",", ",,", " ", "  ", "\t", "\n",
+     "\x0c", "\xa0", "\u3000", "\x1c", "100w", "2x", "1.5x", "640w 480h", "é.jpg", "x"]
+)  # fmt: skip
+
+
+@settings(max_examples=3000)
+@given(st.lists(_SRCSET_PIECES, max_size=12).map("".join))
+def test_srcset_split_as_by_the_character_walk(srcset: str) -> None:
+    assert _candidates(srcset) == _candidates_by_characters(srcset)
