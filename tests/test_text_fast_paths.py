@@ -378,6 +378,17 @@ def test_the_prose_near_the_choice_is_at_most_its_text(fragments: list[str], dat
     assert _prose_near(set(keys), page) <= sum(map(page.text, keys))
 
 
+def test_the_prose_near_the_choice_counts_a_nested_paragraph_once() -> None:
+    from scraper.extract.paragraphs import _prose_near
+
+    html = f"<!doctype html><div><p>{'outer words ' * 5}<button><p>{'inner ' * 9}</p></button></p></div>"
+    page = _scored_page(html)
+    div = page.add(page.root.css_first("div"))
+    near = _prose_near({div}, page, enough=10**9)
+    assert near == collapsed_length(page.root.css_first("p").text())  # the outer one only
+    assert near <= page.text(div)
+
+
 # Questions to the page's text length: ("ask", length) or ("cut", new length): the
 # tree changes (after settle) to a page of that length.
 _QUESTIONS = st.lists(st.tuples(st.sampled_from(["ask", "cut"]), st.integers(0, 300)), max_size=12)

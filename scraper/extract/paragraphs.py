@@ -323,19 +323,28 @@ def _widened(top: int, chosen: list[int], page: Page) -> int | None:
     return None
 
 
-def _prose_near(taken: set[int], page: Page) -> int:
+def _prose_near(taken: set[int], page: Page, enough: int = _THIN_TEXT) -> int:
     """A lower bound of the chosen elements' text (``page.text``), without reading
     it (collapsing a whole article's text is the dearest step of the choice): the
-    scored ``<p>`` that are chosen or a chosen element's children. The chosen are
-    disjoint, so those paragraphs are too (a ``<p>`` directly in a ``<p>`` is never
-    parsed), and an element's collapsed text is at least the sum of its disjoint
+    scored ``<p>`` inside the chosen ones, but those inside another such ``<p>``
+    (parsing nests one in another only through a button, object, table… between
+    them), counted until ``enough``. The chosen are disjoint, so those paragraphs
+    are too, and an element's collapsed text is at least the sum of its disjoint
     parts' (their inner spaces stay). ``<td>`` and containers are left out: their
     lengths count spaces around inline children that the text may not have."""
-    near = 0
     nodes = page.nodes
-    for key, length in page.prose.items():
-        if (key in taken or page.parent(key) in taken) and nodes[key].tag == "p":
-            near += length
+    paragraphs = {key for key in page.prose if nodes[key].tag == "p"}
+    near = 0
+    for key in paragraphs:
+        above = key
+        while above and above not in taken:
+            above = page.parent(above)
+            if above in paragraphs:  # inside a paragraph that counts (or not) itself
+                above = 0
+        if above:
+            near += page.prose[key]
+            if near >= enough:
+                break
     return near
 
 
