@@ -442,3 +442,40 @@ def test_link_targets_judged_once_per_site_as_each_alone(hrefs: list[str]) -> No
     walker = _Walker("https://news.example.com/")
     for href in hrefs:
         assert walker.safe_href(href) is _safe_href(href), href
+
+
+@settings(max_examples=2000)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-50, 200, allow_nan=False) | st.sampled_from([0.0, 10.0, -10.0]),
+            st.floats(0, 1) | st.sampled_from([0.0, 1.0, 0.5]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.floats(-50, 200, allow_nan=False),
+)
+def test_discounted_scores_measured_only_when_they_matter(
+    candidates: list[tuple[float, float]], threshold: float
+) -> None:
+    """The best candidate and those at or above a threshold are those of measuring
+    every candidate's link density (negative scores too); each is measured once."""
+    from scraper.extract.paragraphs import _Finals
+
+    ranking = {key: score for key, (score, _) in enumerate(candidates)}
+    density = {key: d for key, (_, d) in enumerate(candidates)}
+    ranked = sorted(ranking, key=ranking.__getitem__, reverse=True)
+    measured: list[int] = []
+
+    class Page:
+        def link_density(self, key: int) -> float:
+            measured.append(key)
+            return density[key]
+
+    every = {k: ranking[k] * (1 - density[k]) for k in ranked}
+    finals = _Finals(ranked, ranking, Page())  # type: ignore[arg-type]
+    assert finals.best() == max(every, key=every.__getitem__)
+    assert finals.at_least(threshold) == [k for k, s in every.items() if s >= threshold]
+    assert finals.get(len(candidates)) is None  # not a ranked candidate
+    assert len(measured) == len(set(measured))  # each measured once

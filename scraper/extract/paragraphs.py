@@ -278,9 +278,8 @@ def content_nodes(
     enough = _MIN_CONTENT_SHARE * max(content.values())
     ranking = {key: scores[key] for key, value in content.items() if value >= enough}
     ranked = sorted(ranking, key=ranking.__getitem__, reverse=True)[:_TOP_FOR_DENSITY]
-    final = {k: ranking[k] * (1 - page.link_density(k)) for k in ranked}
-    best = max(final, key=final.__getitem__)
-    top = _promote(best, final, page)
+    final = _Finals(ranked, ranking, page)
+    top = _promote(final.best(), final, page)
     chosen = _with_siblings(top, scores, page)  # siblings, in page order
     extra = _same_kind_elsewhere(top, chosen, scores, page)
     wider = _widened(top, chosen + extra, page)
@@ -348,11 +347,54 @@ def _prose_near(taken: set[int], page: Page, enough: int = _THIN_TEXT) -> int:
     return near
 
 
-def _promote(top: int, final: dict[int, float], page: Page) -> int:
+class _Finals:
+    """The best candidates' scores discounted by their link density, each density
+    measured only when the score could matter: a discounted score lies between 0
+    and the score (a density is between 0 and 1), so a candidate whose score cannot
+    reach what is asked is not measured."""
+
+    def __init__(self, ranked: list[int], ranking: dict[int, float], page: Page) -> None:
+        self._ranked = ranked  # by score, best first
+        self._measured = frozenset(ranked)
+        self._ranking = ranking
+        self._page = page
+        self._known: dict[int, float] = {}
+
+    def _reach(self, key: int) -> float:
+        return max(self._ranking[key], 0.0)
+
+    def get(self, key: int, default: float | None = None) -> float | None:
+        if key not in self._measured:
+            return default
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = self._ranking[key] * (1 - self._page.link_density(key))
+        return known
+
+    def __getitem__(self, key: int) -> float:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def best(self) -> int:
+        """The first candidate with the highest discounted score."""
+        best, best_score = self._ranked[0], self[self._ranked[0]]
+        for key in self._ranked[1:]:
+            if self._reach(key) > best_score and self[key] > best_score:
+                best, best_score = key, self[key]
+        return best
+
+    def at_least(self, threshold: float) -> list[int]:
+        """The candidates whose discounted score is ``threshold`` or more, by score."""
+        return [k for k in self._ranked if self._reach(k) >= threshold and self[k] >= threshold]
+
+
+def _promote(top: int, final: _Finals, page: Page) -> int:
     """Readability's adjustments: a shared ancestor of several close runners-up, a
     parent that scores better, or the parent of an only child."""
     top_score = final[top]
-    close = [k for k, s in final.items() if k != top and s >= 0.75 * top_score]
+    close = [k for k in final.at_least(0.75 * top_score) if k != top]
     if len(close) >= 3:
         close_ancestors = [set(page.ancestors(k)) for k in close]
         for parent in page.ancestors(top):
