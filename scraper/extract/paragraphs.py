@@ -363,9 +363,9 @@ class _Finals:
     def _reach(self, key: int) -> float:
         return max(self._ranking[key], 0.0)
 
-    def get(self, key: int, default: float | None = None) -> float | None:
+    def get(self, key: int) -> float | None:
         if key not in self._measured:
-            return default
+            return None
         known = self._known.get(key)
         if known is None:
             known = self._known[key] = self._ranking[key] * (1 - self._page.link_density(key))
@@ -403,7 +403,9 @@ def _promote(top: int, final: _Finals, page: Page) -> int:
             if sum(parent in ids for ids in close_ancestors) >= 3:
                 top = parent
                 break
-    last = final.get(top, top_score)
+    last = final.get(top)
+    if last is None:  # (an ancestor the runners-up share)
+        last = top_score
     for parent in page.ancestors(top):
         if page.nodes[parent].tag in _STOP:
             break
