@@ -87,7 +87,7 @@ def _extract(html: str | bytes, url: str, default_tz: tzinfo) -> Extracted:
         return _result(*_whole_body(body, url, meta))
     region = page.root
     page_text = PageText(lambda: collapsed_length(region.text()), page.prose_floor())
-    look, drop = content_dropper(scores, page_text, bool(marked))
+    look, drop = content_dropper(scores, page_text, bool(marked), page.verdicts)
     kept = []
     for index, top in enumerate(nodes, 1):
         dropped = measure(top, look, drop, marked, _ASKED)

@@ -42,7 +42,7 @@ class Page:
         self.marked = frozenset(node.mem_id for node in marked)
         self.parent_of: dict[int, int] = {root.mem_id: 0}
         self._furniture: dict[int, bool] = {}
-        self._names: Verdicts = {}
+        self.verdicts: Verdicts = {}  # on the class and id names met
         self._text: dict[int, int] = {}
         self._density: dict[int, float] = {}
         self.prose: dict[int, int] = {}  # scored paragraphs outside furniture: length
@@ -75,7 +75,7 @@ class Page:
         """Whether the element itself is named, tagged or hidden as furniture."""
         verdict = self._furniture.get(key)
         if verdict is None:
-            verdict = self._furniture[key] = is_furniture(self.nodes[key], self._names)
+            verdict = self._furniture[key] = is_furniture(self.nodes[key], self.verdicts)
         return verdict
 
     def text(self, key: int) -> int:
