@@ -267,16 +267,22 @@ def test_runs_in_lists_quotes_and_cells_passed_over_are_what_nh3_returns(
         assert fast == clean_body(html, "https://news.example.com/a/b")
 
 
-def test_lists_and_quotes_of_plain_runs_are_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
-    given_to_nh3: list[str] = []
+def _lines_given_to_nh3(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The lines the cleaner hands nh3 from now on (nh3 still cleans them)."""
+    given: list[str] = []
     clean_line = _CLEANER.clean
 
     class Spy:
         def clean(self, line: str) -> str:
-            given_to_nh3.append(line)
+            given.append(line)
             return clean_line(line)
 
     monkeypatch.setattr("scraper.extract.clean._CLEANER", Spy())
+    return given
+
+
+def test_lists_and_quotes_of_plain_runs_are_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    given_to_nh3 = _lines_given_to_nh3(monkeypatch)
     html = (
         '<ul><li>One <a class="x" href="/x">link</a></li><li><span>Two</span></li></ul>'
         '<blockquote>Said <em data-n="1">so</em>.</blockquote>'
@@ -293,15 +299,7 @@ def test_lists_and_quotes_of_plain_runs_are_passed_over(monkeypatch: pytest.Monk
 def test_inline_lines_nh3_would_not_change_are_passed_over(monkeypatch: pytest.MonkeyPatch) -> None:
     """The shortcut is taken: lines of links and emphasis with attributes nh3 drops and
     tags it unwraps reach nh3 no more; one with a target the URL standard refuses does."""
-    given_to_nh3: list[str] = []
-    clean_line = _CLEANER.clean
-
-    class Spy:
-        def clean(self, line: str) -> str:
-            given_to_nh3.append(line)
-            return clean_line(line)
-
-    monkeypatch.setattr("scraper.extract.clean._CLEANER", Spy())
+    given_to_nh3 = _lines_given_to_nh3(monkeypatch)
     html = (
         '<p>Read <a class="x" target="_blank" href="/x">this</a> <span class="s">and</span>'
         ' <font color="red"><em data-n="1">that</em></font>.</p>'
