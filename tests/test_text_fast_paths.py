@@ -363,8 +363,6 @@ def test_the_prose_floor_counts_a_paragraph_nested_in_another_once() -> None:
 @settings(max_examples=1500)
 @given(st.lists(_FRAGMENT, min_size=1, max_size=5), st.data())
 def test_the_prose_near_the_choice_is_at_most_its_text(fragments: list[str], data: Any) -> None:
-    from scraper.extract.paragraphs import _prose_near
-
     page = _scored_page("".join(fragments))
     elements = [n for n in page.root.traverse() if n.is_element_node]
     parent = data.draw(st.sampled_from(elements))
@@ -373,18 +371,18 @@ def test_the_prose_near_the_choice_is_at_most_its_text(fragments: list[str], dat
         st.lists(st.sampled_from(children), unique_by=lambda n: n.mem_id, min_size=1)
     )
     keys = [page.add(node) for node in chosen]  # siblings: disjoint, as the choice's are
-    assert _prose_near(set(keys), page) <= sum(map(page.text, keys))
+    assert page.prose_floor(set(keys)) <= sum(map(page.text, keys))
 
 
 def test_the_prose_near_the_choice_counts_a_nested_paragraph_once() -> None:
-    from scraper.extract.paragraphs import _prose_near
-
     html = f"<!doctype html><div><p>{'outer words ' * 5}<button><p>{'inner ' * 9}</p></button></p></div>"
     page = _scored_page(html)
     div = page.add(page.root.css_first("div"))
-    near = _prose_near({div}, page, enough=10**9)
-    assert near == collapsed_length(page.root.css_first("p").text())  # the outer one only
+    near = page.prose_floor({div})
+    outer = page.add(page.root.css_first("p"))
+    assert near == collapsed_length(page.nodes[outer].text())  # the outer one only
     assert near <= page.text(div)
+    assert page.prose_floor({outer}) == near  # the outer one chosen: the inner not again
 
 
 # Questions to the page's text length: ("ask", length) or ("cut", new length): the

@@ -84,21 +84,33 @@ class Page:
             length = self._text[key] = collapsed_length(self.nodes[key].text())
         return length
 
-    def prose_floor(self) -> int:
-        """A lower bound of the root's collapsed text, read from the scores alone:
-        its scored ``<p>`` outside one another (parsing nests a ``<p>`` in another
-        only through a button, object, table… between them), as an element's
-        collapsed text is at least the sum of its disjoint parts' (their inner
-        spaces stay). ``<td>`` and containers are left out: their lengths count
-        spaces around inline children that the text may not have."""
+    def prose_floor(self, within: set[int] | None = None, enough: int | None = None) -> int:
+        """A lower bound of the collapsed text of the root (or, given ``within``,
+        of those disjoint elements together), read from the scores alone: the
+        scored ``<p>`` inside, but those inside another scored ``<p>`` (parsing nests
+        one in another only through a button, object, table… between them), summed
+        until ``enough``. An element's collapsed text is at least the sum of its
+        disjoint parts' (their inner spaces stay). ``<td>`` and containers are left
+        out: their lengths count spaces around inline children that the text may
+        not have."""
         paragraphs = {key for key in self.prose if self.nodes[key].tag == "p"}
+
+        def counted(key: int) -> bool:
+            above = key
+            while within is None or above not in within:
+                above = self.parent(above)
+                if above in paragraphs:  # inside another scored <p>: that one counts
+                    return False
+                if not above:  # past the root
+                    return within is None
+            return True
+
         floor = 0
         for key in paragraphs:
-            above = self.parent(key)
-            while above and above not in paragraphs:
-                above = self.parent(above)
-            if not above:
+            if counted(key):
                 floor += self.prose[key]
+                if enough is not None and floor >= enough:
+                    break
         return floor
 
     def link_density(self, key: int) -> float:
@@ -302,7 +314,11 @@ def _widened(top: int, chosen: list[int], page: Page) -> int | None:
     if not total:
         return None
     taken = set(chosen)
-    if _prose_near(taken, page) >= _THIN_TEXT or sum(map(page.text, chosen)) >= _THIN_TEXT:
+    # (the scored paragraphs inside decide most pages: no text to collapse)
+    if (
+        page.prose_floor(taken, _THIN_TEXT) >= _THIN_TEXT
+        or sum(map(page.text, chosen)) >= _THIN_TEXT
+    ):
         return None
     inside = 0
     held: dict[int, int] = {}
@@ -320,31 +336,6 @@ def _widened(top: int, chosen: list[int], page: Page) -> int | None:
                 return None
             return ancestor
     return None
-
-
-def _prose_near(taken: set[int], page: Page, enough: int = _THIN_TEXT) -> int:
-    """A lower bound of the chosen elements' text (``page.text``), without reading
-    it (collapsing a whole article's text is the dearest step of the choice): the
-    scored ``<p>`` inside the chosen ones, but those inside another such ``<p>``
-    (parsing nests one in another only through a button, object, table… between
-    them), counted until ``enough``. The chosen are disjoint, so those paragraphs
-    are too, and an element's collapsed text is at least the sum of its disjoint
-    parts' (their inner spaces stay). ``<td>`` and containers are left out: their
-    lengths count spaces around inline children that the text may not have."""
-    nodes = page.nodes
-    paragraphs = {key for key in page.prose if nodes[key].tag == "p"}
-    near = 0
-    for key in paragraphs:
-        above = key
-        while above and above not in taken:
-            above = page.parent(above)
-            if above in paragraphs:  # inside a paragraph that counts (or not) itself
-                above = 0
-        if above:
-            near += page.prose[key]
-            if near >= enough:
-                break
-    return near
 
 
 class _Finals:
