@@ -249,6 +249,8 @@ _RUN_CONTAINERS = [
     "<ul><li>{}</li><li><p>a paragraph</p></li></ul>",
     "<blockquote>{}</blockquote>",
     "<table><tr><td>{}</td><td>b</td></tr><tr><td>c</td><td>{}</td></tr></table>",
+    "<table><thead><tr><th colspan=' 2'>{}</th></tr></thead><tr><td rowspan=x>{}</td></tr></table>",
+    "<table><caption>{}</caption><tr><td>a</td><td>{}</td></tr></table>",
     "<dl><dt>{}</dt><dd>{}</dd></dl>",
 ]
 

@@ -523,6 +523,7 @@ class _Walker:
             return
         html = [f"<caption>{caption}</caption>"] if caption else []
         has_content = bool(caption)
+        sanitised = not caption  # every cell: a run nh3 would leave as it is
         for section, rows in sections:
             row_html = []
             for row in rows:
@@ -530,7 +531,8 @@ class _Walker:
                 for cell in row.iter():
                     if cell.tag not in ("td", "th"):
                         continue
-                    inner = self.nested(cell, depth + 1)
+                    inner, safe = self.nested_run(cell, depth + 1)
+                    sanitised = sanitised and safe
                     has_content = has_content or bool(inner)
                     span = "".join(
                         f' {name}="{v}"'
@@ -543,7 +545,10 @@ class _Walker:
             if row_html:
                 html.append(f"<{section}>{''.join(row_html)}</{section}>")
         if has_content:
-            out.append((BLOCK, f"<table>{''.join(html)}</table>"))
+            line = f"<table>{''.join(html)}</table>"
+            if sanitised and line.isprintable():
+                self.sanitised.add(line)
+            out.append((BLOCK, line))
 
 
 # Inline elements a paragraph may hold and still be copied from its serialisation
