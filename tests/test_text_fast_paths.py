@@ -319,20 +319,20 @@ def test_inline_lines_nh3_would_not_change_are_passed_over(monkeypatch: pytest.M
 # Pages of paragraphs that parsing may nest in one another (through a button, an
 # object, a table in quirks mode), with whitespace runs and words at their edges.
 _WORDS = st.sampled_from(["", " ", "  ", "\n\t", "word", "two words", " edge ", "中文，字"])
-_FRAGMENT = st.recursive(
-    _WORDS.map(lambda text: text * 9),
-    lambda inner: st.tuples(
-        st.sampled_from(["p", "div", "span", "button", "object", "table", "td", "b"]),
-        st.lists(inner, max_size=4),
-    ).map(
-        lambda t: (
-            f"<{t[0]}>{''.join(t[1])}</{t[0]}>"
-            if t[0] != "table"
-            else f"<table><tr><td>{''.join(t[1])}</td></tr></table>"
-        )
-    ),
-    max_leaves=14,
-)
+
+
+def _wrapped(tag: str, inner: list[str]) -> str:
+    if tag == "table":
+        return f"<table><tr><td>{''.join(inner)}</td></tr></table>"
+    return f"<{tag}>{''.join(inner)}</{tag}>"
+
+
+def _wrap(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    tags = st.sampled_from(["p", "div", "span", "button", "object", "table", "td", "b"])
+    return st.builds(_wrapped, tags, st.lists(inner, max_size=4))
+
+
+_FRAGMENT = st.recursive(_WORDS.map(lambda text: text * 9), _wrap, max_leaves=14)
 
 
 def _scored_page(html: str) -> Any:
