@@ -6,6 +6,7 @@ marked done only after its file is on disk."""
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import logging
 import time
@@ -203,6 +204,15 @@ async def _fetch_page(
     return page
 
 
+def page_input(page: Fetched) -> str | bytes:
+    """What the extractor reads of a page: its bytes when they are the UTF-8 of its
+    text (the parser reads UTF-8: no encoding again, and no large text to pickle for
+    a worker), else its text."""
+    if codecs.lookup(page.encoding).name == "utf-8" and "\ufffd" not in page.text:
+        return page.content  # (a strict decode: the text encodes back to these bytes)
+    return page.text
+
+
 async def _extract(
     deps: Deps, source: SourceConfig, entry: Entry, page: Fetched | None
 ) -> Extracted:
@@ -213,7 +223,7 @@ async def _extract(
         rule = rule_for(deps.rules, source, page_url)
         tz = zone_for(source, rule)
         return await deps.extractor.extract(
-            page.text if page else None,
+            page_input(page) if page else None,
             page_url,
             rule=rule,
             feed_content=entry.content,

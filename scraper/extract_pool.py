@@ -72,7 +72,7 @@ def _rule(pickled: bytes) -> Rule:
 
 
 def _extract_in_worker(
-    html: str,
+    html: str | bytes,
     url: str,
     *,
     rule: bytes | None,
@@ -108,7 +108,7 @@ class ExtractPool:
 
     async def extract(
         self,
-        html: str | None,
+        html: str | bytes | None,
         url: str,
         *,
         rule: Rule | None,

@@ -3,14 +3,19 @@ own content when the page is missing or thinner; never an exception for bad HTML
 
 from __future__ import annotations
 
+import codecs
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scraper.articles import page_input
+from scraper.charset import decode_body
 from scraper.extract import extract_article, load_rules
 from scraper.extract.rules import Rule
+from scraper.types import Fetched
 
 URL = "https://www.zaobao.com.sg/realtime/world/story20240101-1"
 SGT = timezone(timedelta(hours=8))
@@ -149,3 +154,39 @@ def test_arbitrary_text_does_not_raise(text: str) -> None:
     )
     got = extract_article(page, URL, rule=rule, feed_content=text, feed_title=None, default_tz=UTC)
     assert isinstance(got.body, str)
+
+
+_LAYOUT_PAGES = sorted(
+    (Path(__file__).resolve().parent.parent / "scraper/extract/rules/tests/zaobao").glob("*.html")
+) + sorted((Path(__file__).resolve().parent / "data/generic").glob("*.html"))
+
+
+@pytest.mark.parametrize("path", _LAYOUT_PAGES, ids=lambda p: p.name)
+def test_a_page_read_as_its_utf8_bytes_is_the_page_read_as_text(path: Path, rule: Rule) -> None:
+    """The pipeline hands the extractor a UTF-8 page's bytes (no encoding again):
+    every field is what the text gives, by the rule and by the generic extractor."""
+    text = path.read_text(encoding="utf-8")
+    for page_rule in (rule, None):
+        kwargs = {"rule": page_rule, "feed_content": None, "feed_title": None, "default_tz": SGT}
+        assert extract_article(text.encode(), URL, **kwargs) == extract_article(text, URL, **kwargs)
+
+
+def _fetched(content: bytes, content_type: str) -> Fetched:
+    text, encoding = decode_body(content, content_type)
+    return Fetched(
+        url=URL, status=200, content_type="text/html", content=content, text=text, encoding=encoding
+    )
+
+
+def test_the_extractor_reads_a_utf8_page_as_its_bytes_and_any_other_as_text() -> None:
+    chinese = "<html><head><meta charset='{}'></head><body><p>新闻正文，足够长。</p></body></html>"
+    utf8 = _fetched(chinese.format("utf-8").encode(), "text/html")
+    assert page_input(utf8) is utf8.content
+    undeclared = _fetched(chinese.format("").encode(), "text/html")  # read as UTF-8 all the same
+    assert page_input(undeclared) is undeclared.content
+    broken = _fetched(chinese.format("utf-8").encode() + b"\xff\xfe tail", "text/html")
+    assert "\ufffd" in broken.text and page_input(broken) == broken.text  # bytes would differ
+    bom = _fetched(codecs.BOM_UTF8 + chinese.format("utf-8").encode(), "text/html")
+    assert bom.encoding == "utf-8-sig" and page_input(bom) == bom.text
+    gbk = _fetched(chinese.format("gbk").encode("gbk"), "text/html; charset=gbk")
+    assert page_input(gbk) == gbk.text == chinese.format("gbk")

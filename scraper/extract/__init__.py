@@ -33,7 +33,7 @@ __all__ = [
 
 
 def extract_article(
-    html: str | None,
+    html: str | bytes | None,
     url: str,
     *,
     rule: Rule | None,
@@ -41,7 +41,8 @@ def extract_article(
     feed_title: str | None,
     default_tz: tzinfo,
 ) -> Extracted:
-    """The best article we can make of the page and the feed entry (see module doc)."""
+    """The best article we can make of the page and the feed entry (see module doc).
+    ``html`` as text, or as UTF-8 bytes (what the parser reads: no encoding again)."""
     page: Extracted | None = None
     if html is not None:
         if rule is not None:

@@ -44,9 +44,10 @@ def rule_zone(rule: Rule, default_tz: tzinfo | None = None) -> tzinfo:
 
 
 def apply_rule(
-    rule: Rule, html: str, url: str, *, default_tz: tzinfo | None = None
+    rule: Rule, html: str | bytes, url: str, *, default_tz: tzinfo | None = None
 ) -> Extracted | None:
-    """The article on ``html`` as ``rule`` sees it; None when it finds no body."""
+    """The article on ``html`` (text, or UTF-8 bytes) as ``rule`` sees it; None when
+    it finds no body."""
     tz = rule_zone(rule, default_tz)
     tree = LexborHTMLParser(bounded_html(html))
     meta = page_metadata(tree, url, default_tz=tz)

@@ -59,9 +59,10 @@ _ASKED = (ASKED_BARE, ASKED_ATTRIBUTES)  # what the droppers may drop
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
-def extract_generic(html: str, url: str, *, default_tz: tzinfo = UTC) -> Extracted:
+def extract_generic(html: str | bytes, url: str, *, default_tz: tzinfo = UTC) -> Extracted:
     """The page's main content as normalised body HTML (``body`` "" when none is
-    found), with the page's metadata. Never raises."""
+    found), with the page's metadata. ``html``: text, or UTF-8 bytes (what is not
+    UTF-8 becomes U+FFFD). Never raises."""
     try:
         return _extract(html, url, default_tz)
     except Exception:  # a page we cannot read is a page without an article
