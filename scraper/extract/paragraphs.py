@@ -346,7 +346,7 @@ class _Finals:
 
     def __init__(self, ranked: list[int], ranking: dict[int, float], page: Page) -> None:
         self._ranked = ranked  # by score, best first
-        self._measured = frozenset(ranked)
+        self._candidates = frozenset(ranked)
         self._ranking = ranking
         self._page = page
         self._known: dict[int, float] = {}
@@ -355,7 +355,8 @@ class _Finals:
         return max(self._ranking[key], 0.0)
 
     def get(self, key: int) -> float | None:
-        if key not in self._measured:
+        """The candidate's discounted score; None for an element not among them."""
+        if key not in self._candidates:
             return None
         known = self._known.get(key)
         if known is None:
