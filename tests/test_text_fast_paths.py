@@ -215,7 +215,7 @@ def _lines_through_nh3(monkeypatch: pytest.MonkeyPatch) -> None:
         simple = self.simple_inline(node)
         return None if simple is None else simple[0] and f"<{leaf}>{simple[0]}</{leaf}>"
 
-    def nested_run(self: Any, node: Any, depth: int) -> tuple[str, bool]:
+    def nested(self: Any, node: Any, depth: int) -> tuple[str, bool]:
         simple = self.simple_inline(node)
         if simple is not None:
             return simple[0], False
@@ -224,7 +224,7 @@ def _lines_through_nh3(monkeypatch: pytest.MonkeyPatch) -> None:
         return nested_html(sub), False
 
     monkeypatch.setattr("scraper.extract.clean._Walker.simple_paragraph", simple_paragraph)
-    monkeypatch.setattr("scraper.extract.clean._Walker.nested_run", nested_run)
+    monkeypatch.setattr("scraper.extract.clean._Walker.nested", nested)
 
 
 @settings(max_examples=700, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -225,16 +225,14 @@ class PageText:
 
 
 def content_dropper(
-    scores: dict[int, float], page_text: PageText, marked: bool, verdicts: Verdicts | None = None
+    scores: dict[int, float], page_text: PageText, marked: bool, verdicts: Verdicts
 ) -> tuple[Look, Dropper]:
     """A ``measure`` dropper for the chosen content: hidden elements; elements whose
     tag, class, id or role name them as furniture, sparing those that hold the
     article or a large share of the page's text (``page_text``); and readability's
     conditional cleaning. ``marked``: whether the page marks elements as its article
     body. ``verdicts``: the verdicts on class and id names met so far on the page
-    (the choice's), kept and added to."""
-    if verdicts is None:
-        verdicts = {}  # class and id strings repeat: decide each once
+    (the choice's), kept and added to (those strings repeat: each decided once)."""
     weights: dict[str, int] = {}
     share = page_text.share
 

@@ -278,6 +278,14 @@ class _Walker:
         else:  # span, font and unknown tags are transparent
             self.children(node, out, depth)
 
+    def passed_over(self, line: str, sanitised: bool) -> str:
+        """``line``, marked as one nh3 need not see when it is made only of runs nh3
+        would leave as they are (``sanitised``) and nh3's serialiser would escape
+        nothing in it (it is printable)."""
+        if sanitised and line.isprintable():
+            self.sanitised.add(line)
+        return line
+
     def simple_paragraph(self, node: LexborNode, leaf: str) -> str | None:
         """A paragraph holding only text and plain inline elements (links, emphasis,
         spans) as one line, from lexbor's own serialisation; None for any other."""
@@ -287,10 +295,7 @@ class _Walker:
         inner, sanitised = simple
         if not inner:
             return ""
-        line = f"<{leaf}>{inner}</{leaf}>"
-        if sanitised and line.isprintable():
-            self.sanitised.add(line)
-        return line
+        return self.passed_over(f"<{leaf}>{inner}</{leaf}>", sanitised)
 
     def simple_inline(self, node: LexborNode, *, sanitise: bool = False) -> tuple[str, bool] | None:
         """The content of an element holding only text and plain inline elements, as
@@ -395,13 +400,10 @@ class _Walker:
         self.children(node, out, depth)
         out.append((CLOSE, tag))
 
-    def nested(self, node: LexborNode, depth: int) -> str:
-        """Flow content of a list item, cell, quote or caption, as one line."""
-        return self.nested_run(node, depth)[0]
-
-    def nested_run(self, node: LexborNode, depth: int) -> tuple[str, bool]:
-        """``nested``, and whether nh3 would leave the run as it is once printable
-        (escaped text, or plain inline markup it has nothing to take out of)."""
+    def nested(self, node: LexborNode, depth: int) -> tuple[str, bool]:
+        """Flow content of a list item, cell, quote or caption, as one line, and
+        whether nh3 would leave it as it is once printable (escaped text, or plain
+        inline markup it has nothing to take out of)."""
         if _text_only(list(node.iter(include_text=True))):  # most cells
             return escape_text(collapsed(self.unjunk(node.text()))), True
         simple = self.simple_inline(node, sanitise=True)
@@ -421,7 +423,7 @@ class _Walker:
             elif child.tag in DROPPED or _hidden(child.attributes):
                 continue
             elif child.tag == "li":
-                inner, safe = self.nested_run(child, depth)
+                inner, safe = self.nested(child, depth)
                 sanitised = sanitised and safe
             else:
                 sub: list[Token] = []
@@ -433,9 +435,7 @@ class _Walker:
         if items:
             tag = node.tag
             line = f"<{tag}>{''.join(items)}</{tag}>"
-            if sanitised and line.isprintable():
-                self.sanitised.add(line)
-            out.append((BLOCK, line))
+            out.append((BLOCK, self.passed_over(line, sanitised)))
 
     block_ol = block_ul
 
@@ -457,17 +457,15 @@ class _Walker:
                 self._dl_items(child, items, depth + 1)
             else:
                 tag = child.tag if child.tag in ("dt", "dd") else "dd"
-                inner = self.nested(child, depth)
+                inner = self.nested(child, depth)[0]
                 if inner:
                     items.append(f"<{tag}>{inner}</{tag}>")
 
     def block_blockquote(self, node: LexborNode, out: list[Token], depth: int) -> None:
-        inner, sanitised = self.nested_run(node, depth)
+        inner, sanitised = self.nested(node, depth)
         if inner:
             line = f"<blockquote>{inner}</blockquote>"
-            if sanitised and line.isprintable():
-                self.sanitised.add(line)
-            out.append((BLOCK, line))
+            out.append((BLOCK, self.passed_over(line, sanitised)))
 
     def block_hr(self, node: LexborNode, out: list[Token], depth: int) -> None:
         out.append((BLOCK, "<hr>"))
@@ -531,7 +529,7 @@ class _Walker:
                 for cell in row.iter():
                     if cell.tag not in ("td", "th"):
                         continue
-                    inner, safe = self.nested_run(cell, depth + 1)
+                    inner, safe = self.nested(cell, depth + 1)
                     sanitised = sanitised and safe
                     has_content = has_content or bool(inner)
                     span = "".join(
@@ -546,9 +544,7 @@ class _Walker:
                 html.append(f"<{section}>{''.join(row_html)}</{section}>")
         if has_content:
             line = f"<table>{''.join(html)}</table>"
-            if sanitised and line.isprintable():
-                self.sanitised.add(line)
-            out.append((BLOCK, line))
+            out.append((BLOCK, self.passed_over(line, sanitised)))
 
 
 # Inline elements a paragraph may hold and still be copied from its serialisation
